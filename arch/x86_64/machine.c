@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: MIT
+/*
+ * machine.c - the x86_64 machine: in-kernel irqchip and PIT, the platform
+ * devices (COM1, i8042 reset line, CMOS RTC, ACPI power, test exit), ACPI
+ * tables, the kernel image, and per-vCPU boot state.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "x86.h"
+#include "acpi.h"
+#include "memmap.h"
+#include "devices/acpi_power.h"
+#include "devices/cmos_rtc.h"
+#include "devices/i8042.h"
+#include "devices/serial.h"
+#include "devices/test_exit.h"
+
+/* Three pages KVM needs for Intel VMX real-mode support, just below the BIOS area at 4G. */
+#define X86_KVM_IDENTITY_MAP_ADDR 0xfeffc000ULL
+#define X86_KVM_TSS_ADDR 0xfeffd000ULL
+
+#define KERNEL_MAX_SIZE (256ULL << 20)
+
+const char *arch_default_cmdline(void)
+{
+	return "console=ttyS0";
+}
+
+static uint64_t ram_below_4g(const struct guest_mem *m)
+{
+	uint64_t n = 0;
+
+	for (unsigned int i = 0; i < m->nregions; i++)
+		if (m->regions[i].gpa < X86_MMIO_HOLE_END)
+			n += m->regions[i].size;
+	return n;
+}
+
+static int create_devices(struct vm *vm)
+{
+	struct arch_vm *a = vm->arch;
+	uint64_t low = ram_below_4g(&vm->mem);
+
+	a->com1 = serial_create(vm, &vm->pio, X86_PORT_COM1, X86_IRQ_COM1, vm->console);
+	if (!a->com1)
+		return -1;
+	if (i8042_create(vm, &vm->pio, X86_PORT_I8042_DATA, X86_PORT_I8042_CMD) ||
+	    cmos_rtc_create(vm, &vm->pio, X86_PORT_RTC, low, vm->mem.size - low) ||
+	    acpi_power_create(vm, &vm->pio, X86_PORT_ACPI_SLEEP_CTL, X86_PORT_ACPI_SLEEP_STS,
+			      X86_PORT_ACPI_RESET, X86_ACPI_RESET_VALUE, X86_ACPI_S5_SLP_TYP) ||
+	    test_exit_create(vm, &vm->pio, X86_PORT_TEST_EXIT))
+		return -1;
+	return 0;
+}
+
+int arch_vm_init(struct vm *vm)
+{
+	struct kvm_pit_config pit = { .flags = 0 };
+	uint64_t ident = X86_KVM_IDENTITY_MAP_ADDR;
+
+	vm->arch = calloc(1, sizeof(*vm->arch));
+	if (!vm->arch)
+		return -1;
+	vm->arch->supported_cpuid = x86_get_supported_cpuid(vm->kvm_fd);
+	if (!vm->arch->supported_cpuid)
+		return -1;
+	if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &ident) < 0 ||
+	    ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)X86_KVM_TSS_ADDR) < 0) {
+		log_err("x86", "KVM_SET_TSS_ADDR: %s", strerror(errno));
+		return -1;
+	}
+	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) {
+		log_err("x86", "KVM_CREATE_IRQCHIP: %s", strerror(errno));
+		return -1;
+	}
+	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
+		log_err("x86", "KVM_CREATE_PIT2: %s", strerror(errno));
+		return -1;
+	}
+	return create_devices(vm);
+}
+
+void arch_vm_destroy(struct vm *vm)
+{
+	if (vm->arch->com1)
+		serial_destroy(vm->arch->com1);
+	free(vm->arch->supported_cpuid);
+	free(vm->arch);
+	vm->arch = NULL;
+}
+
+static char *build_cmdline(const char *user)
+{
+	const char *def = arch_default_cmdline();
+	size_t n = strlen(def) + (user ? strlen(user) + 1 : 0) + 1;
+	char *s = malloc(n);
+
+	if (s)
+		snprintf(s, n, "%s%s%s", def, user ? " " : "", user ? user : "");
+	return s;
+}
+
+/* Returns 0, or an exit status: 2 for a bad image or configuration, 1 otherwise. */
+int arch_load_kernel(struct vm *vm)
+{
+	const struct vm_config *cfg = vm->cfg;
+	struct e820_ent e820[E820_MAX];
+	struct x86_boot_in in = { 0 };
+	uint8_t *kernel = NULL, *initrd = NULL;
+	size_t kernel_size = 0, initrd_size = 0;
+	char err[256];
+	char *cmdline = NULL;
+	int ret = KTVM_EXIT_USAGE;
+	enum kernel_format fmt;
+
+	if (boot_read_file(cfg->kernel, KERNEL_MAX_SIZE, &kernel, &kernel_size, err, sizeof(err))) {
+		fprintf(stderr, "ktvm: kernel '%s': %s\n", cfg->kernel, err);
+		goto out;
+	}
+	fmt = boot_detect_format(kernel, kernel_size);
+	if (fmt != KERNEL_BZIMAGE && fmt != KERNEL_ELF_PVH) {
+		const char *why = fmt == KERNEL_ELF_NOPVH ?
+			"is an ELF kernel without a PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY)" :
+			fmt == KERNEL_ARM64_IMAGE ? "is an arm64 Image; this ktvm runs x86_64 guests" :
+			"is not a kernel image (expected an x86 bzImage or an ELF vmlinux with a PVH note)";
+		fprintf(stderr, "ktvm: kernel '%s' %s\n", cfg->kernel, why);
+		goto out;
+	}
+	if (cfg->initrd && boot_read_file(cfg->initrd, cfg->mem_bytes, &initrd, &initrd_size, err,
+					  sizeof(err))) {
+		fprintf(stderr, "ktvm: initrd '%s': %s\n", cfg->initrd, err);
+		goto out;
+	}
+	cmdline = build_cmdline(cfg->cmdline);
+	if (!cmdline)
+		goto out;
+	if (acpi_build(&vm->mem, X86_ACPI_ADDR, X86_ACPI_MAX, cfg->cpus, &in.rsdp_gpa)) {
+		fprintf(stderr, "ktvm: cannot build the ACPI tables\n");
+		ret = KTVM_EXIT_ERROR;
+		goto out;
+	}
+	in.kernel = kernel;
+	in.kernel_size = kernel_size;
+	in.initrd = initrd;
+	in.initrd_size = initrd_size;
+	in.cmdline = cmdline;
+	in.e820 = e820;
+	in.ne820 = x86_build_e820(&vm->mem, e820, ARRAY_SIZE(e820));
+	if ((fmt == KERNEL_BZIMAGE ? bzimage_load : pvh_load)(&vm->mem, &in, &vm->arch->boot, err,
+							       sizeof(err))) {
+		fprintf(stderr, "ktvm: kernel '%s': %s\n", cfg->kernel, err);
+		goto out;
+	}
+	if (x86_write_boot_tables(&vm->mem, vm->arch->boot.mode)) {
+		fprintf(stderr, "ktvm: cannot write the boot page tables\n");
+		ret = KTVM_EXIT_ERROR;
+		goto out;
+	}
+	log_info("boot", "%s kernel, entry 0x%llx, command line \"%s\"", boot_format_name(fmt),
+		 (unsigned long long)vm->arch->boot.entry, cmdline);
+	ret = 0;
+out:
+	free(kernel);
+	free(initrd);
+	free(cmdline);
+	return ret;
+}
+
+static int set_boot_regs(struct vcpu *v)
+{
+	const struct x86_boot_out *b = &v->vm->arch->boot;
+	struct kvm_regs regs;
+
+	memset(&regs, 0, sizeof(regs));
+	regs.rflags = 0x2; /* bit 1 is reserved and always set */
+	regs.rip = b->entry;
+	regs.rsp = X86_BOOT_STACK_ADDR;
+	if (b->mode == X86_ENTRY_PVH32)
+		regs.rbx = b->boot_param; /* PVH: EBX = hvm_start_info */
+	else
+		regs.rsi = b->boot_param; /* boot protocol: RSI = boot_params */
+	return ioctl(v->fd, KVM_SET_REGS, &regs);
+}
+
+int arch_vcpu_init(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	struct kvm_cpuid2 *cpuid;
+	int r;
+
+	cpuid = x86_cpuid_for_vcpu(vm->arch->supported_cpuid, v->id, vm->cfg->cpus);
+	if (!cpuid)
+		return -1;
+	r = ioctl(v->fd, KVM_SET_CPUID2, cpuid);
+	free(cpuid);
+	if (r < 0) {
+		log_err("x86", "KVM_SET_CPUID2 on vCPU %u: %s", v->id, strerror(errno));
+		return -1;
+	}
+	if (x86_vcpu_setup_msrs(v->fd) || x86_vcpu_setup_fpu(v->fd) || x86_vcpu_setup_lapic(v->fd)) {
+		log_err("x86", "vCPU %u setup: %s", v->id, strerror(errno));
+		return -1;
+	}
+	/* Secondary CPUs wait for INIT/SIPI in the in-kernel LAPIC; only the BSP boots. */
+	if (v->id != 0)
+		return 0;
+	if (x86_set_boot_sregs(v->fd, vm->arch->boot.mode) || set_boot_regs(v)) {
+		log_err("x86", "boot CPU state: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int arch_vcpu_exit(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_HLT:
+		/* Only without an in-kernel LAPIC; ktvm always has one. */
+		vm_request_stop(v->vm, KTVM_EXIT_ERROR, "vCPU %u halted without an irqchip", v->id);
+		return 1;
+	default:
+		vm_request_stop(v->vm, KTVM_EXIT_ERROR, "vCPU %u: unexpected KVM exit reason %u",
+				v->id, run->exit_reason);
+		return 1;
+	}
+}

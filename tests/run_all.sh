@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# make test: the unit tests, then the end-to-end tests; the last line is
+# "N passed, N failed" over both, and the status is non-zero if any failed.
+set -u
+cd "$(dirname "$0")/.."
+
+count() { # $1 = prefix, $2 = file: the "prefix: N passed, N failed" line's numbers
+	sed -n "s/^$1: \([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p" "$2" | tail -n 1
+}
+
+log_dir=build/test-logs
+mkdir -p "$log_dir"
+
+# Real kernels for the loader unit tests (cached under build/e2e).
+if tests/e2e/fetch-kernel.sh >"$log_dir/fetch-kernel.log" 2>&1; then
+	export KTVM_TEST_KERNEL=$PWD/build/e2e/kernel/vmlinuz
+	export KTVM_TEST_VMLINUX=$PWD/build/e2e/kernel/vmlinux
+else
+	echo "warning: could not fetch Debian's kernel (see $log_dir/fetch-kernel.log); real-image tests skip"
+fi
+
+tests/run_unit.sh "$@" | tee "$log_dir/unit.log"
+tests/e2e/run.sh 2>&1 | tee "$log_dir/e2e.log"
+
+read -r up uf <<<"$(count unit "$log_dir/unit.log")"
+read -r ep ef <<<"$(count e2e "$log_dir/e2e.log")"
+up=${up:-0}; uf=${uf:-1}; ep=${ep:-0}; ef=${ef:-1}
+echo "$((up + ep)) passed, $((uf + ef)) failed"
+[ $((uf + ef)) -eq 0 ]

@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: MIT
+/*
+ * cli.c - "ktvm run" option parsing into a struct vm_config.
+ *
+ * Bad user input gets exactly one line on stderr and status 2; nothing here
+ * touches KVM or the files named (the loaders check those), except that a
+ * missing --kernel file is reported here with the path, where users look.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vmm/ktvm.h"
+
+enum {
+	OPT_KERNEL = 'k',
+	OPT_INITRD = 'i',
+	OPT_CMDLINE = 'a',
+	OPT_CPUS = 'c',
+	OPT_MEMORY = 'm',
+	OPT_HELP = 'h',
+	OPT_CONSOLE = 0x100,
+	OPT_TIMEOUT,
+	OPT_LOG_LEVEL,
+};
+
+static const struct option run_options[] = {
+	{ "kernel", required_argument, NULL, OPT_KERNEL },
+	{ "initrd", required_argument, NULL, OPT_INITRD },
+	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ "memory", required_argument, NULL, OPT_MEMORY },
+	{ "console", required_argument, NULL, OPT_CONSOLE },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+void config_print_run_help(FILE *out)
+{
+	fprintf(out,
+		"Usage: ktvm run --kernel PATH [options]\n"
+		"\n"
+		"Boot a Linux kernel in a KVM virtual machine.\n"
+		"\n"
+		"Options (defaults in brackets):\n"
+		"  -k, --kernel PATH      kernel: x86 bzImage, or an ELF vmlinux with a PVH entry note\n"
+		"  -i, --initrd PATH      initial ramdisk [none]\n"
+		"  -a, --cmdline ARGS     appended to ktvm's default command line:\n"
+		"                           \"%s\"\n"
+		"  -c, --cpus N           number of vCPUs, 1..%u [1]\n"
+		"  -m, --memory SIZE      guest RAM: 512M, 2G, or a plain number of MiB [512M]\n"
+		"      --console KIND     stdio | none | file:PATH: where the serial console goes [stdio]\n"
+		"      --timeout SECONDS  stop the guest after SECONDS, status 124 [none]\n"
+		"      --log-level LEVEL  error | warn | info | debug [warn]\n"
+		"  -h, --help             this text\n"
+		"\n"
+		"Console escape (when stdin is a terminal): Ctrl-A x quits (status 0),\n"
+		"Ctrl-A Ctrl-A sends Ctrl-A to the guest.\n"
+		"\n"
+		"Exit status:\n"
+		"    0  the guest powered off (ACPI S5) or rebooted (ACPI reset, i8042 reset)\n"
+		"    V  the guest wrote byte V (1..255) to I/O port 0x501 (test exit)\n"
+		"    1  ktvm failed at run time (KVM error, triple fault); registers are dumped\n"
+		"    2  usage or configuration error\n"
+		"    3  the guest kernel panicked (pvpanic; not yet available: a panicked guest\n"
+		"       halts, use --timeout)\n"
+		"  124  --timeout expired; each vCPU's instruction pointer is printed\n",
+		arch_default_cmdline(), KTVM_MAX_CPUS);
+}
+
+int parse_mem_size(const char *s, uint64_t *bytes)
+{
+	char *end;
+	uint64_t mult = MiB(1);
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -1;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	if (*end) {
+		switch (*end) {
+		case 'k': case 'K': mult = KiB(1); break;
+		case 'm': case 'M': mult = MiB(1); break;
+		case 'g': case 'G': mult = GiB(1); break;
+		case 't': case 'T': mult = GiB(1024); break;
+		default: return -1;
+		}
+		end++;
+		if (*end == 'i' && end[1] == 'B')
+			end += 2;
+		else if (*end == 'B')
+			end++;
+		if (*end)
+			return -1;
+	}
+	if (v > UINT64_MAX / mult)
+		return -1;
+	*bytes = v * mult;
+	return 0;
+}
+
+static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -1;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || *end || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int usage_error(FILE *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int usage_error(FILE *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("ktvm: ", err);
+	va_start(ap, fmt);
+	vfprintf(err, fmt, ap);
+	va_end(ap);
+	fputs(" (see 'ktvm run --help')\n", err);
+	return KTVM_EXIT_USAGE;
+}
+
+static void config_defaults(struct vm_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->cpus = 1;
+	cfg->mem_bytes = KTVM_DEFAULT_MEM;
+	cfg->console = CONSOLE_STDIO;
+	cfg->log_level = LOG_WARN;
+}
+
+static int check_readable(const char *what, const char *path, FILE *err)
+{
+	if (access(path, R_OK) != 0)
+		return usage_error(err, "cannot read %s '%s': %s", what, path, strerror(errno));
+	return 0;
+}
+
+int config_parse_run(int argc, char **argv, struct vm_config *cfg, FILE *out, FILE *err)
+{
+	unsigned long v;
+	int c;
+
+	config_defaults(cfg);
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":k:i:a:c:m:h", run_options, NULL)) != -1) {
+		switch (c) {
+		case OPT_KERNEL:
+			cfg->kernel = optarg;
+			break;
+		case OPT_INITRD:
+			cfg->initrd = optarg;
+			break;
+		case OPT_CMDLINE:
+			cfg->cmdline = optarg;
+			break;
+		case OPT_CPUS:
+			if (parse_uint(optarg, ULONG_MAX, &v) || v < 1 || v > KTVM_MAX_CPUS)
+				return usage_error(err, "--cpus must be a number from 1 to %u, not '%s'",
+						   KTVM_MAX_CPUS, optarg);
+			cfg->cpus = (unsigned int)v;
+			break;
+		case OPT_MEMORY:
+			if (parse_mem_size(optarg, &cfg->mem_bytes))
+				return usage_error(err, "--memory takes a size like 512M or 2G, not '%s'",
+						   optarg);
+			if (cfg->mem_bytes < KTVM_MIN_MEM)
+				return usage_error(err, "--memory %s is too small: at least %" PRIu64 "M",
+						   optarg, KTVM_MIN_MEM >> 20);
+			if (cfg->mem_bytes % KiB(4))
+				return usage_error(err, "--memory must be a multiple of 4K, not '%s'",
+						   optarg);
+			break;
+		case OPT_CONSOLE:
+			if (!strcmp(optarg, "stdio")) {
+				cfg->console = CONSOLE_STDIO;
+			} else if (!strcmp(optarg, "none")) {
+				cfg->console = CONSOLE_NONE;
+			} else if (!strncmp(optarg, "file:", 5) && optarg[5]) {
+				cfg->console = CONSOLE_FILE;
+				cfg->console_path = optarg + 5;
+			} else {
+				return usage_error(err, "--console takes stdio, none or file:PATH, not '%s'",
+						   optarg);
+			}
+			break;
+		case OPT_TIMEOUT:
+			if (parse_uint(optarg, 100000000UL, &v) || v == 0)
+				return usage_error(err, "--timeout takes a positive number of seconds, not '%s'",
+						   optarg);
+			cfg->timeout_s = (unsigned int)v;
+			break;
+		case OPT_LOG_LEVEL:
+			if (log_parse_level(optarg, &cfg->log_level))
+				return usage_error(err, "--log-level takes error, warn, info or debug, not '%s'",
+						   optarg);
+			break;
+		case OPT_HELP:
+			config_print_run_help(out);
+			return -1;
+		case ':':
+			return usage_error(err, "option '%s' needs a value", argv[optind - 1]);
+		default:
+			return usage_error(err, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return usage_error(err, "unexpected argument '%s'", argv[optind]);
+	if (!cfg->kernel)
+		return usage_error(err, "--kernel is required");
+	if (check_readable("kernel", cfg->kernel, err))
+		return KTVM_EXIT_USAGE;
+	if (cfg->initrd && check_readable("initrd", cfg->initrd, err))
+		return KTVM_EXIT_USAGE;
+	return 0;
+}

@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: MIT
+/*
+ * console.c - the guest's serial console on the host side.
+ *
+ * Output goes to stdout, a file, or nowhere.  Input comes from stdin: when
+ * stdin is a terminal it is put in raw mode (restored on every exit path,
+ * fatal signals included) and Ctrl-A is an escape prefix; when it is not a
+ * terminal it is only ever read when epoll says it is readable, so ktvm
+ * never blocks on it in CI.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "vmm/console_host.h"
+
+#define ESCAPE_CHAR 0x01 /* Ctrl-A */
+
+struct console {
+	struct vm *vm;
+	int out_fd;	/* -1: output discarded */
+	bool close_out;
+	int in_fd;	/* -1: no input */
+	bool escape_pending;
+	pthread_mutex_t lock;
+	console_input_fn input_fn;
+	void *input_opaque;
+};
+
+/* Saved terminal state: global because a fatal-signal handler restores it. */
+static struct termios saved_termios;
+static volatile sig_atomic_t termios_saved;
+
+static void console_restore_terminal(void)
+{
+	if (termios_saved) {
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved_termios);
+		termios_saved = 0;
+	}
+}
+
+static void fatal_signal_handler(int sig)
+{
+	/* tcsetattr is async-signal-safe; then die of the same signal. */
+	console_restore_terminal();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void console_enter_raw_mode(void)
+{
+	static const int fatal[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGQUIT };
+	struct termios raw;
+
+	if (tcgetattr(STDIN_FILENO, &saved_termios) != 0)
+		return;
+	raw = saved_termios;
+	cfmakeraw(&raw);
+	/* Keep output post-processing so ktvm's own log lines still start at column 0. */
+	raw.c_oflag |= OPOST | ONLCR;
+	termios_saved = 1;
+	atexit(console_restore_terminal);
+	for (unsigned int i = 0; i < ARRAY_SIZE(fatal); i++)
+		signal(fatal[i], fatal_signal_handler);
+	tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+}
+
+struct console *console_open(struct vm *vm, const struct vm_config *cfg)
+{
+	struct console *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->vm = vm;
+	c->out_fd = -1;
+	c->in_fd = -1;
+	pthread_mutex_init(&c->lock, NULL);
+	switch (cfg->console) {
+	case CONSOLE_NONE:
+		break;
+	case CONSOLE_FILE:
+		c->out_fd = open(cfg->console_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (c->out_fd < 0) {
+			fprintf(stderr, "ktvm: cannot open console file '%s': %s\n", cfg->console_path,
+				strerror(errno));
+			free(c);
+			return NULL;
+		}
+		c->close_out = true;
+		break;
+	case CONSOLE_STDIO:
+		c->out_fd = STDOUT_FILENO;
+		c->in_fd = STDIN_FILENO;
+		if (isatty(STDIN_FILENO))
+			console_enter_raw_mode();
+		break;
+	}
+	return c;
+}
+
+int console_input_fd(struct console *c)
+{
+	return c->in_fd;
+}
+
+void console_close(struct console *c)
+{
+	if (!c)
+		return;
+	console_restore_terminal();
+	if (c->close_out)
+		close(c->out_fd);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+void console_write(struct console *c, const uint8_t *buf, size_t len)
+{
+	if (!c || c->out_fd < 0)
+		return;
+	pthread_mutex_lock(&c->lock);
+	while (len) {
+		ssize_t n = write(c->out_fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			/* A closed terminal or full disk must not stop the guest: drop output. */
+			log_once(LOG_WARN, "console", "console output failed (%s); dropping output",
+				 n < 0 ? strerror(errno) : "short write");
+			break;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+void console_set_input(struct console *c, console_input_fn fn, void *opaque)
+{
+	pthread_mutex_lock(&c->lock);
+	c->input_fn = fn;
+	c->input_opaque = opaque;
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void console_deliver(struct console *c, const uint8_t *buf, size_t len)
+{
+	if (len && c->input_fn)
+		c->input_fn(c->input_opaque, buf, len);
+}
+
+/*
+ * Filter the escape sequences out of terminal input.  Returns the number of
+ * bytes left in buf for the guest.
+ */
+size_t console_filter_escapes(struct console *c, uint8_t *buf, size_t len)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		uint8_t ch = buf[i];
+
+		if (c->escape_pending) {
+			c->escape_pending = false;
+			if (ch == 'x' || ch == 'X') {
+				vm_request_stop(c->vm, KTVM_EXIT_OK, "console escape: quit");
+				continue;
+			}
+			if (ch == ESCAPE_CHAR) {
+				buf[out++] = ESCAPE_CHAR;
+				continue;
+			}
+			/* Unknown escape: swallow it, like screen and QEMU do. */
+			continue;
+		}
+		if (ch == ESCAPE_CHAR) {
+			c->escape_pending = true;
+			continue;
+		}
+		buf[out++] = ch;
+	}
+	return out;
+}
+
+int console_handle_input(struct console *c)
+{
+	uint8_t buf[256];
+	ssize_t n = read(c->in_fd, buf, sizeof(buf));
+
+	if (n < 0)
+		return (errno == EINTR || errno == EAGAIN) ? 0 : -1;
+	if (n == 0)
+		return -1; /* EOF: stop watching */
+	size_t len = (size_t)n;
+	if (termios_saved)
+		len = console_filter_escapes(c, buf, len);
+	console_deliver(c, buf, len);
+	return 0;
+}

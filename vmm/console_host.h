@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: MIT */
+/* console_host.h - the VM lifecycle's side of the console (devices use ktvm.h). */
+#ifndef KTVM_CONSOLE_HOST_H
+#define KTVM_CONSOLE_HOST_H
+
+#include "vmm/ktvm.h"
+
+/* NULL after printing one line (e.g. the console file cannot be opened). */
+struct console *console_open(struct vm *vm, const struct vm_config *cfg);
+void console_close(struct console *c);
+/* The fd to watch for input, or -1. */
+int console_input_fd(struct console *c);
+/* Read what is there and hand it to the device; -1 when the fd should be dropped. */
+int console_handle_input(struct console *c);
+/* Escape handling on raw terminal input (exposed for unit tests). */
+size_t console_filter_escapes(struct console *c, uint8_t *buf, size_t len);
+
+#endif

@@ -1,0 +1,268 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ktvm.h - the whole internal core API.
+ *
+ * Everything a device model, a boot loader or an architecture backend may
+ * use from the generic core is declared here, so that a reader can learn the
+ * shape of the VMM from one file.  Architecture code implements the arch_*
+ * hooks at the bottom; generic code never tests which architecture it runs on.
+ */
+#ifndef KTVM_H
+#define KTVM_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define KTVM_VERSION "0.1.0"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define KiB(x) ((uint64_t)(x) << 10)
+#define MiB(x) ((uint64_t)(x) << 20)
+#define GiB(x) ((uint64_t)(x) << 30)
+#define ALIGN_UP(x, a) (((x) + ((a)-1)) & ~((uint64_t)(a)-1))
+#define ALIGN_DOWN(x, a) ((x) & ~((uint64_t)(a)-1))
+#define UNUSED __attribute__((unused))
+
+/* ------------------------------------------------------------------ */
+/* Exit statuses: a user-facing contract (README, man page, --help).   */
+/* ------------------------------------------------------------------ */
+enum ktvm_status {
+	KTVM_EXIT_OK = 0,	/* guest powered off or rebooted */
+	KTVM_EXIT_ERROR = 1,	/* run-time failure (KVM error, triple fault) */
+	KTVM_EXIT_USAGE = 2,	/* usage or configuration error */
+	KTVM_EXIT_PANIC = 3,	/* guest kernel panicked (pvpanic) */
+	KTVM_EXIT_TIMEOUT = 124 /* --timeout expired */
+	/* 1..255 may also come from the guest through the test-exit port */
+};
+
+/* ------------------------------------------------------------------ */
+/* Logging                                                             */
+/* ------------------------------------------------------------------ */
+enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
+
+void log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+int log_parse_level(const char *s, enum log_level *out);
+/* One line: "ktvm: [  0.123456] subsys: message" on stderr. */
+void log_msg(enum log_level level, const char *subsys, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#define log_err(sub, ...) log_msg(LOG_ERROR, sub, __VA_ARGS__)
+#define log_warn(sub, ...) log_msg(LOG_WARN, sub, __VA_ARGS__)
+#define log_info(sub, ...) log_msg(LOG_INFO, sub, __VA_ARGS__)
+#define log_debug(sub, ...) log_msg(LOG_DEBUG, sub, __VA_ARGS__)
+/* A hostile guest can repeat a fault forever: say it once per call site. */
+#define log_once(level, sub, ...)                                          \
+	do {                                                               \
+		static atomic_bool said_;                                  \
+		if (!atomic_exchange(&said_, true))                        \
+			log_msg(level, sub, __VA_ARGS__);                  \
+	} while (0)
+
+/* ------------------------------------------------------------------ */
+/* Configuration (filled by the CLI, later also by a JSON file)        */
+/* ------------------------------------------------------------------ */
+enum console_kind { CONSOLE_STDIO, CONSOLE_NONE, CONSOLE_FILE };
+
+struct vm_config {
+	const char *kernel;
+	const char *initrd;
+	const char *cmdline;	/* user part, appended to the defaults */
+	unsigned int cpus;	/* >= 1 */
+	uint64_t mem_bytes;	/* guest RAM */
+	enum console_kind console;
+	const char *console_path; /* CONSOLE_FILE */
+	unsigned int timeout_s;	/* 0 = none */
+	enum log_level log_level;
+};
+
+#define KTVM_MAX_CPUS 255
+#define KTVM_DEFAULT_MEM MiB(512)
+#define KTVM_MIN_MEM MiB(32)
+
+/*
+ * Parse "ktvm run" options.  Returns 0 and fills cfg, or returns
+ * KTVM_EXIT_USAGE after printing one clear line to err; returns -1 when
+ * --help was printed to out (caller exits 0).
+ */
+int config_parse_run(int argc, char **argv, struct vm_config *cfg, FILE *out, FILE *err);
+/* "512M", "2G", "1024" (MiB).  Returns 0 or -1. */
+int parse_mem_size(const char *s, uint64_t *bytes);
+void config_print_run_help(FILE *out);
+
+/* ------------------------------------------------------------------ */
+/* Guest memory                                                        */
+/* ------------------------------------------------------------------ */
+#define GUEST_MEM_MAX_REGIONS 4
+
+struct mem_region {
+	uint64_t gpa;	/* guest-physical start */
+	uint64_t size;	/* bytes */
+	uint8_t *hva;	/* host address of gpa */
+};
+
+struct guest_mem {
+	uint8_t *base;	/* the one anonymous mapping */
+	uint64_t size;	/* its size: total guest RAM */
+	unsigned int nregions;
+	struct mem_region regions[GUEST_MEM_MAX_REGIONS];
+};
+
+/*
+ * The one checked accessor: a host pointer to [gpa, gpa + len) if that whole
+ * range lies inside one RAM region, NULL otherwise.  Overflow-safe for any
+ * gpa and len a guest can produce.  Every host access to guest memory goes
+ * through this (or the helpers below, which use it).
+ */
+void *gmem_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len);
+int gmem_read(const struct guest_mem *m, uint64_t gpa, void *dst, uint64_t len);
+int gmem_write(const struct guest_mem *m, uint64_t gpa, const void *src, uint64_t len);
+/* Map 'size' bytes and split them into regions at the given layout. */
+int gmem_init(struct guest_mem *m, uint64_t size, const struct mem_region *layout, unsigned int n);
+void gmem_destroy(struct guest_mem *m);
+
+/* ------------------------------------------------------------------ */
+/* I/O buses: one trap table for port I/O and one for MMIO             */
+/* ------------------------------------------------------------------ */
+/*
+ * A handler services [base, base + len).  'offset' is relative to base,
+ * 'data' holds 'size' (1, 2, 4 or 8) little-endian bytes: filled by the
+ * handler on a read, consumed on a write.  Handlers run on vCPU threads,
+ * concurrently: a device protects its own state.
+ */
+typedef void (*io_handler_fn)(void *opaque, uint64_t offset, uint8_t *data, uint32_t size,
+			      bool is_write);
+
+struct io_range {
+	uint64_t base, len;
+	io_handler_fn fn;
+	void *opaque;
+	const char *name;
+};
+
+#define IO_BUS_MAX_RANGES 64
+
+struct io_bus {
+	const char *name;
+	pthread_rwlock_t lock;
+	unsigned int n;
+	struct io_range ranges[IO_BUS_MAX_RANGES]; /* sorted by base, disjoint */
+};
+
+void io_bus_init(struct io_bus *bus, const char *name);
+/* Returns 0, or -1 if the range overlaps another or the table is full. */
+int io_bus_register(struct io_bus *bus, uint64_t base, uint64_t len, io_handler_fn fn,
+		    void *opaque, const char *name);
+int io_bus_unregister(struct io_bus *bus, uint64_t base);
+/* Dispatch; returns false if nothing is there (reads then see all-ones). */
+bool io_bus_access(struct io_bus *bus, uint64_t addr, uint8_t *data, uint32_t size, bool is_write);
+
+/* Little-endian helpers for handlers. */
+static inline uint64_t io_get(const uint8_t *data, uint32_t size)
+{
+	uint64_t v = 0;
+	for (uint32_t i = 0; i < size && i < 8; i++)
+		v |= (uint64_t)data[i] << (8 * i);
+	return v;
+}
+
+static inline void io_put(uint8_t *data, uint32_t size, uint64_t v)
+{
+	for (uint32_t i = 0; i < size && i < 8; i++)
+		data[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* ------------------------------------------------------------------ */
+/* The console: where the guest's serial output goes, where input comes */
+/* ------------------------------------------------------------------ */
+struct console;
+/* Write guest output (never blocks the vCPU for long). */
+void console_write(struct console *c, const uint8_t *buf, size_t len);
+/* A device that accepts input registers itself as the receiver. */
+typedef void (*console_input_fn)(void *opaque, const uint8_t *buf, size_t len);
+void console_set_input(struct console *c, console_input_fn fn, void *opaque);
+
+/* ------------------------------------------------------------------ */
+/* The VM and its vCPUs                                                */
+/* ------------------------------------------------------------------ */
+struct vm;
+
+struct vcpu {
+	struct vm *vm;
+	unsigned int id;
+	int fd;
+	struct kvm_run *run;
+	size_t run_size;
+	pthread_t thread;
+	bool started;
+	void *arch; /* arch_vcpu_* private state */
+};
+
+struct arch_vm; /* private to arch/ */
+
+struct vm {
+	const struct vm_config *cfg;
+	int kvm_fd, vm_fd;
+	struct guest_mem mem;
+	struct io_bus pio, mmio;
+	unsigned int ncpus;
+	struct vcpu *vcpus;
+	struct console *console;
+	struct arch_vm *arch;
+
+	/* First stop request wins; see vm_request_stop(). */
+	atomic_int stop_status; /* -1 while running */
+	int stop_eventfd;	/* written once when a stop is requested */
+	char stop_reason[128];
+};
+
+/* Ask the VM to stop with 'status'; the first call wins, later ones are ignored. */
+void vm_request_stop(struct vm *vm, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static inline bool vm_stopping(struct vm *vm)
+{
+	return atomic_load(&vm->stop_status) >= 0;
+}
+
+/* Assert (level=1) or deassert (level=0) a GSI of the in-kernel irqchip. */
+int vm_irq_line(struct vm *vm, uint32_t gsi, int level);
+/* Register a guest-physical RAM slot with KVM. */
+int vm_set_memory_slot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, void *hva);
+/* KVM_CHECK_EXTENSION on the VM fd, falling back to /dev/kvm. */
+int vm_check_extension(struct vm *vm, long cap);
+
+/* The whole life of a VM from a parsed configuration: returns the exit status. */
+int vm_run(const struct vm_config *cfg);
+
+/* ------------------------------------------------------------------ */
+/* Architecture hooks: implemented once per folder under arch/          */
+/* ------------------------------------------------------------------ */
+/* Guest RAM layout for 'size' bytes (holes, PCI window): fills out[], returns count. */
+unsigned int arch_mem_layout(uint64_t size, struct mem_region *out, unsigned int max);
+/* After KVM_CREATE_VM and memory: irqchip, timers, platform devices, firmware tables. */
+int arch_vm_init(struct vm *vm);
+/* Can this KVM run an unmodified guest?  0, or -1 after logging one clear line. */
+int arch_check_kvm(struct vm *vm);
+/* Load kernel/initrd/cmdline per the configuration into guest memory. */
+int arch_load_kernel(struct vm *vm);
+/* Per-vCPU setup after KVM_CREATE_VCPU, before the thread starts. */
+int arch_vcpu_init(struct vcpu *v);
+/*
+ * An exit the generic loop does not handle (it handles I/O, MMIO, INTR).
+ * Return 0 to go on running, or 1 when the vCPU must stop (after calling
+ * vm_request_stop()).
+ */
+int arch_vcpu_exit(struct vcpu *v);
+/* Registers for the error path, and the one-line "where" for timeouts. */
+void arch_vcpu_dump(struct vcpu *v, FILE *out);
+void arch_vcpu_where(struct vcpu *v, char *buf, size_t len);
+/* The console and machine arguments ktvm always puts first on the command line. */
+const char *arch_default_cmdline(void);
+void arch_vm_destroy(struct vm *vm);
+
+#endif /* KTVM_H */

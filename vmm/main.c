@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: MIT
+/* main.c - ktvm's entry point: subcommand dispatch. */
+#include <string.h>
+
+#include "vmm/ktvm.h"
+
+static void print_help(FILE *out)
+{
+	fprintf(out,
+		"ktvm %s - a small, fast KVM virtual machine monitor\n"
+		"\n"
+		"Usage:\n"
+		"  ktvm run --kernel PATH [options]   boot a guest ('ktvm run --help' lists options)\n"
+		"  ktvm --version                     print the version\n"
+		"  ktvm --help                        this text\n"
+		"\n"
+		"Exit status of 'ktvm run': 0 guest powered off or rebooted; V the byte the guest\n"
+		"wrote to I/O port 0x501; 1 run-time failure; 2 usage or configuration error;\n"
+		"3 guest panic; 124 --timeout expired.\n",
+		KTVM_VERSION);
+}
+
+int main(int argc, char **argv)
+{
+	struct vm_config cfg;
+	int ret;
+
+	if (argc < 2) {
+		print_help(stderr);
+		return KTVM_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		printf("ktvm %s\n", KTVM_VERSION);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		print_help(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "run") != 0) {
+		fprintf(stderr, "ktvm: unknown command '%s' (see 'ktvm --help')\n", argv[1]);
+		return KTVM_EXIT_USAGE;
+	}
+	ret = config_parse_run(argc - 1, argv + 1, &cfg, stdout, stderr);
+	if (ret < 0)
+		return 0; /* --help */
+	if (ret)
+		return ret;
+	log_set_level(cfg.log_level);
+	return vm_run(&cfg);
+}
