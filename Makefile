@@ -40,8 +40,12 @@ KTVM_BIN ?= ktvm
 
 all: $(KTVM_BIN)
 
+# 'make V=1' shows the full commands.
+Q := $(if $(V),,@)
+
 $(KTVM_BIN): $(CORE_OBJS) $(MAIN_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The tree must be warnings-clean under clang too (CI runs this).
 check-clang:
@@ -50,11 +54,13 @@ check-clang:
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(CORE_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(CORE_OBJS) $(LDFLAGS) \
+	@$(if $(Q),echo "  TEST    $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(CORE_OBJS) $(LDFLAGS) \
 		$(foreach w,$(call unit_wraps,$*),-Wl,--wrap=$(w)) -lcmocka $(LDLIBS)
 
 unit: $(UNIT_BINS) ktvm

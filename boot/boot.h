@@ -50,8 +50,14 @@ struct x86_boot_out {
 	enum x86_entry_mode mode;
 	uint64_t entry;	     /* guest-physical RIP */
 	uint64_t boot_param; /* zero page (LINUX64) or hvm_start_info (PVH32) */
-	uint64_t kernel_start, kernel_end; /* where the image landed */
-	uint64_t initrd_start;		   /* 0 when none */
+	/*
+	 * Where the image landed: [kernel_start, kernel_end) covers all the
+	 * memory the kernel uses while it boots (bzImage: from the load address
+	 * to the end of init_size at the address it runs from; ELF: the PT_LOAD
+	 * segments including bss).
+	 */
+	uint64_t kernel_start, kernel_end;
+	uint64_t initrd_start; /* 0 when none */
 };
 
 /*
@@ -61,6 +67,11 @@ struct x86_boot_out {
  */
 int bzimage_load(struct guest_mem *m, const struct x86_boot_in *in, struct x86_boot_out *out,
 		 char *err, size_t errlen);
+/*
+ * pvh_load() takes any ELF and says precisely why one cannot boot (not
+ * x86_64, no PVH note, a malformed header), so KERNEL_ELF_NOPVH images can
+ * be handed to it for the error message.
+ */
 int pvh_load(struct guest_mem *m, const struct x86_boot_in *in, struct x86_boot_out *out,
 	     char *err, size_t errlen);
 

@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: MIT
+/*
+ * detect.c - tell kernel image formats apart by their magic numbers, and read
+ * image files into memory.
+ */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "boot/boot.h"
+#include "boot/pvh.h"
+
+/* Offsets in the first sector of a Linux x86 boot image (boot protocol). */
+#define BZ_BOOT_FLAG_OFF 0x1fe /* 0xAA55 */
+#define BZ_MAGIC_OFF	 0x202 /* "HdrS" */
+/* The arm64 Image header (Documentation/arm64/booting.rst) */
+#define ARM64_MAGIC_OFF 0x38
+
+int boot_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+enum kernel_format boot_detect_format(const uint8_t *img, size_t size)
+{
+	uint32_t entry;
+
+	if (!img)
+		return KERNEL_UNKNOWN;
+	if (size >= BZ_MAGIC_OFF + 4 && img[BZ_BOOT_FLAG_OFF] == 0x55 &&
+	    img[BZ_BOOT_FLAG_OFF + 1] == 0xaa && memcmp(img + BZ_MAGIC_OFF, "HdrS", 4) == 0)
+		return KERNEL_BZIMAGE;
+	if (size >= SELFMAG && memcmp(img, ELFMAG, SELFMAG) == 0)
+		/* Any ELF without a usable PVH entry: pvh_load() says exactly why. */
+		return pvh_find_entry(img, size, &entry, NULL, 0) ? KERNEL_ELF_NOPVH
+								  : KERNEL_ELF_PVH;
+	if (size >= ARM64_MAGIC_OFF + 4 && memcmp(img + ARM64_MAGIC_OFF, "ARM\x64", 4) == 0)
+		return KERNEL_ARM64_IMAGE;
+	return KERNEL_UNKNOWN;
+}
+
+const char *boot_format_name(enum kernel_format f)
+{
+	switch (f) {
+	case KERNEL_BZIMAGE:
+		return "bzImage";
+	case KERNEL_ELF_PVH:
+		return "ELF vmlinux (PVH)";
+	case KERNEL_ELF_NOPVH:
+		return "ELF without PVH entry";
+	case KERNEL_ARM64_IMAGE:
+		return "arm64 Image";
+	case KERNEL_UNKNOWN:
+		break;
+	}
+	return "unknown";
+}
+
+int boot_read_file(const char *path, size_t limit, uint8_t **buf, size_t *size, char *err,
+		   size_t errlen)
+{
+	struct stat st;
+	uint8_t *p = NULL;
+	size_t len, done = 0;
+	int fd;
+
+	*buf = NULL;
+	*size = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return boot_err(err, errlen, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0) {
+		boot_err(err, errlen, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		boot_err(err, errlen, "%s: not a regular file", path);
+		goto fail;
+	}
+	if ((uint64_t)st.st_size > limit) {
+		boot_err(err, errlen, "%s: %lld bytes, more than the %zu-byte limit", path,
+			 (long long)st.st_size, limit);
+		goto fail;
+	}
+	len = (size_t)st.st_size;
+	p = malloc(len ? len : 1);
+	if (!p) {
+		boot_err(err, errlen, "%s: out of memory for %zu bytes", path, len);
+		goto fail;
+	}
+	while (done < len) {
+		ssize_t r = read(fd, p + done, len - done);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			boot_err(err, errlen, "%s: %s", path, strerror(errno));
+			goto fail;
+		}
+		if (r == 0) {
+			boot_err(err, errlen, "%s: file shrank while being read", path);
+			goto fail;
+		}
+		done += (size_t)r;
+	}
+	close(fd);
+	*buf = p;
+	*size = len;
+	return 0;
+fail:
+	free(p);
+	close(fd);
+	return -1;
+}
