@@ -2,7 +2,10 @@
 /*
  * console.c - the guest's serial console on the host side.
  *
- * Output goes to stdout, a file, or nowhere.  Input comes from stdin: when
+ * Output goes to stdout, a file, or nowhere.  vCPU threads only append it to
+ * a buffer; the main thread writes the buffer out when woken, so a slow sink
+ * (a 9p file, a busy terminal) costs one write per batch instead of one per
+ * guest byte, and never runs on a vCPU.  Input comes from stdin: when
  * stdin is a terminal it is put in raw mode (restored on every exit path,
  * fatal signals included) and Ctrl-A is an escape prefix; when it is not a
  * terminal it is only ever read when epoll says it is readable, so ktvm
@@ -13,18 +16,26 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vmm/console_host.h"
 
 #define ESCAPE_CHAR 0x01 /* Ctrl-A */
+#define OUT_BUF_SIZE (64 * 1024)
 
 struct console {
 	struct vm *vm;
 	int out_fd;	/* -1: output discarded */
 	bool close_out;
+	/* Output ring: vCPUs append, the main thread drains. */
+	uint8_t *out_buf;
+	size_t out_head, out_len;
+	pthread_cond_t out_space;
+	int out_wake_fd; /* eventfd: "there is output to write" */
 	int in_fd;	/* -1: no input */
 	bool escape_pending;
 	pthread_mutex_t lock;
@@ -79,7 +90,9 @@ struct console *console_open(struct vm *vm, const struct vm_config *cfg)
 	c->vm = vm;
 	c->out_fd = -1;
 	c->in_fd = -1;
+	c->out_wake_fd = -1;
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->out_space, NULL);
 	switch (cfg->console) {
 	case CONSOLE_NONE:
 		break;
@@ -100,7 +113,65 @@ struct console *console_open(struct vm *vm, const struct vm_config *cfg)
 			console_enter_raw_mode();
 		break;
 	}
+	if (c->out_fd >= 0) {
+		c->out_buf = malloc(OUT_BUF_SIZE);
+		c->out_wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (!c->out_buf || c->out_wake_fd < 0) {
+			fprintf(stderr, "ktvm: cannot set up the console: %s\n", strerror(errno));
+			console_close(c);
+			return NULL;
+		}
+	}
 	return c;
+}
+
+int console_output_fd(struct console *c)
+{
+	return c->out_wake_fd;
+}
+
+static void write_all(struct console *c, const uint8_t *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(c->out_fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			/* A closed terminal or a full disk must not stop the guest: drop output. */
+			log_once(LOG_WARN, "console", "console output failed (%s); dropping output",
+				 n < 0 ? strerror(errno) : "short write");
+			return;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+void console_flush(struct console *c)
+{
+	uint64_t ignored;
+
+	if (!c || c->out_fd < 0)
+		return;
+	if (read(c->out_wake_fd, &ignored, sizeof(ignored)) < 0 && errno != EAGAIN)
+		return;
+	pthread_mutex_lock(&c->lock);
+	while (c->out_len) {
+		/* The contiguous part from head; written without the lock held. */
+		size_t chunk = c->out_len;
+		if (chunk > OUT_BUF_SIZE - c->out_head)
+			chunk = OUT_BUF_SIZE - c->out_head;
+		const uint8_t *p = c->out_buf + c->out_head;
+
+		pthread_mutex_unlock(&c->lock);
+		write_all(c, p, chunk);
+		pthread_mutex_lock(&c->lock);
+		c->out_head = (c->out_head + chunk) % OUT_BUF_SIZE;
+		c->out_len -= chunk;
+		pthread_cond_broadcast(&c->out_space);
+	}
+	pthread_mutex_unlock(&c->lock);
 }
 
 int console_input_fd(struct console *c)
@@ -112,33 +183,59 @@ void console_close(struct console *c)
 {
 	if (!c)
 		return;
+	if (c->out_buf)
+		console_flush(c);
 	console_restore_terminal();
 	if (c->close_out)
 		close(c->out_fd);
+	if (c->out_wake_fd >= 0)
+		close(c->out_wake_fd);
+	free(c->out_buf);
+	pthread_cond_destroy(&c->out_space);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
 
 void console_write(struct console *c, const uint8_t *buf, size_t len)
 {
+	bool wake;
+
 	if (!c || c->out_fd < 0)
 		return;
 	pthread_mutex_lock(&c->lock);
+	wake = c->out_len == 0;
 	while (len) {
-		ssize_t n = write(c->out_fd, buf, len);
+		/*
+		 * Full: wait for the main thread to drain (bounded, so a wedged
+		 * sink slows the guest's console instead of losing its output).
+		 */
+		if (c->out_len == OUT_BUF_SIZE) {
+			struct timespec until;
 
-		if (n < 0 && errno == EINTR)
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += 1;
+			if (pthread_cond_timedwait(&c->out_space, &c->lock, &until)) {
+				log_once(LOG_WARN, "console", "console output is not draining; dropping");
+				break;
+			}
 			continue;
-		if (n <= 0) {
-			/* A closed terminal or full disk must not stop the guest: drop output. */
-			log_once(LOG_WARN, "console", "console output failed (%s); dropping output",
-				 n < 0 ? strerror(errno) : "short write");
-			break;
 		}
-		buf += n;
-		len -= (size_t)n;
+		size_t tail = (c->out_head + c->out_len) % OUT_BUF_SIZE;
+		size_t room = OUT_BUF_SIZE - c->out_len;
+		size_t chunk = len < room ? len : room;
+		if (chunk > OUT_BUF_SIZE - tail)
+			chunk = OUT_BUF_SIZE - tail;
+		memcpy(c->out_buf + tail, buf, chunk);
+		c->out_len += chunk;
+		buf += chunk;
+		len -= chunk;
 	}
 	pthread_mutex_unlock(&c->lock);
+	if (wake) {
+		uint64_t one = 1;
+		ssize_t n = write(c->out_wake_fd, &one, sizeof(one));
+		(void)n; /* cannot fail short of counter overflow */
+	}
 }
 
 void console_set_input(struct console *c, console_input_fn fn, void *opaque)

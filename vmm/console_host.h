@@ -10,6 +10,9 @@ struct console *console_open(struct vm *vm, const struct vm_config *cfg);
 void console_close(struct console *c);
 /* The fd to watch for input, or -1. */
 int console_input_fd(struct console *c);
+/* Readable when guest output is waiting; the main loop then calls console_flush(). */
+int console_output_fd(struct console *c);
+void console_flush(struct console *c);
 /* Read what is there and hand it to the device; -1 when the fd should be dropped. */
 int console_handle_input(struct console *c);
 /* Escape handling on raw terminal input (exposed for unit tests). */

@@ -12,11 +12,12 @@
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/kvm.h>
 
 #include "vmm/console_host.h"
 #include "vmm/vm_internal.h"
 
-enum loop_src { SRC_STOP = 1, SRC_SIGNAL, SRC_TIMEOUT, SRC_CONSOLE };
+enum loop_src { SRC_STOP = 1, SRC_SIGNAL, SRC_TIMEOUT, SRC_CONSOLE, SRC_CONSOLE_OUT };
 
 static int epoll_add(int ep, int fd, enum loop_src src)
 {
@@ -66,6 +67,8 @@ static void event_loop(struct vm *vm, sigset_t *sigs)
 	}
 	if (tfd >= 0)
 		epoll_add(ep, tfd, SRC_TIMEOUT);
+	if (console_output_fd(vm->console) >= 0)
+		epoll_add(ep, console_output_fd(vm->console), SRC_CONSOLE_OUT);
 	/* A regular file or /dev/null cannot be polled (EPERM): then there is no input. */
 	if (cfd >= 0 && epoll_add(ep, cfd, SRC_CONSOLE) < 0)
 		cfd = -1;
@@ -90,6 +93,9 @@ static void event_loop(struct vm *vm, sigset_t *sigs)
 			case SRC_TIMEOUT:
 				vm_request_stop(vm, KTVM_EXIT_TIMEOUT, "timeout of %u s expired",
 						vm->cfg->timeout_s);
+				break;
+			case SRC_CONSOLE_OUT:
+				console_flush(vm->console);
 				break;
 			case SRC_CONSOLE:
 				if (console_handle_input(vm->console) < 0) {
@@ -163,6 +169,15 @@ int vm_run(const struct vm_config *cfg)
 	}
 	if (arch_check_kvm(&vm)) {
 		status = KTVM_EXIT_ERROR;
+		goto out;
+	}
+	int max_cpus = vm_check_extension(&vm, KVM_CAP_MAX_VCPUS);
+	if (max_cpus <= 0)
+		max_cpus = vm_check_extension(&vm, KVM_CAP_NR_VCPUS);
+	if (max_cpus > 0 && cfg->cpus > (unsigned int)max_cpus) {
+		fprintf(stderr, "ktvm: --cpus %u is more than this KVM supports (%d)\n", cfg->cpus,
+			max_cpus);
+		status = KTVM_EXIT_USAGE;
 		goto out;
 	}
 	vm.vcpus = calloc(cfg->cpus, sizeof(*vm.vcpus));

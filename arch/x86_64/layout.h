@@ -22,6 +22,7 @@
 #define X86_EBDA_START 0x9fc00ULL	    /* reserved from here to 1 MiB */
 #define X86_ACPI_ADDR 0xe0000ULL	    /* ACPI tables, RSDP first (16-byte aligned) */
 #define X86_ACPI_MAX 0x10000ULL	    /* 64 KiB for them */
+#define X86_RESET_VECTOR_ADDR 0xffff0ULL /* F000:FFF0, where a CPU reset starts */
 #define X86_HIMEM_START 0x100000ULL   /* 1 MiB */
 
 #define X86_MMIO_HOLE_START 0xC0000000ULL /* 3 GiB: PCI hole, LAPIC, IOAPIC below 4 GiB */

@@ -25,8 +25,12 @@
 
 const char *arch_default_cmdline(void)
 {
-	/* pci=off until ktvm has a PCI host bridge: saves the guest a futile probe. */
-	return "console=ttyS0 pci=off";
+	/*
+	 * reboot=acpi: with hardware-reduced ACPI and no DMI, Linux otherwise
+	 * picks EFI reboot and falls through to a jump into the BIOS.
+	 * pci=off until ktvm has a PCI host bridge: saves the guest a futile probe.
+	 */
+	return "console=ttyS0 reboot=acpi pci=off";
 }
 
 static uint64_t ram_below_4g(const struct guest_mem *m)
@@ -92,6 +96,25 @@ void arch_vm_destroy(struct vm *vm)
 	vm->arch = NULL;
 }
 
+/*
+ * There is no BIOS, but a kernel asked to reboot "through the BIOS" (or
+ * falling back to it) jumps to the reset vector F000:FFF0 in real mode.  Put
+ * 'mov dx, RESET; mov al, VALUE; out dx, al; hlt' there: the ACPI reset
+ * register then ends ktvm with status 0 like any other reboot.
+ */
+static int write_reset_vector(struct guest_mem *m)
+{
+	const uint8_t stub[] = {
+		0xba, X86_PORT_ACPI_RESET & 0xff, X86_PORT_ACPI_RESET >> 8,
+		0xb0, X86_ACPI_RESET_VALUE,
+		0xee,
+		0xf4,
+		0xeb, 0xfd, /* hlt forever if the write was ignored */
+	};
+
+	return gmem_write(m, X86_RESET_VECTOR_ADDR, stub, sizeof(stub));
+}
+
 static char *build_cmdline(const char *user)
 {
 	const char *def = arch_default_cmdline();
@@ -121,10 +144,21 @@ int arch_load_kernel(struct vm *vm)
 		goto out;
 	}
 	fmt = boot_detect_format(kernel, kernel_size);
+	if (fmt == KERNEL_ELF_NOPVH) {
+		/* The PVH loader names the exact reason (machine type, missing note, ...). */
+		struct x86_boot_out unused;
+
+		if (pvh_load(&vm->mem, &(struct x86_boot_in){ .kernel = kernel,
+							     .kernel_size = kernel_size },
+			     &unused, err, sizeof(err)))
+			fprintf(stderr, "ktvm: kernel '%s': %s\n", cfg->kernel, err);
+		else
+			fprintf(stderr, "ktvm: kernel '%s' has no usable PVH entry\n", cfg->kernel);
+		goto out;
+	}
 	if (fmt != KERNEL_BZIMAGE && fmt != KERNEL_ELF_PVH) {
-		const char *why = fmt == KERNEL_ELF_NOPVH ?
-			"is an ELF kernel without a PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY)" :
-			fmt == KERNEL_ARM64_IMAGE ? "is an arm64 Image; this ktvm runs x86_64 guests" :
+		const char *why = fmt == KERNEL_ARM64_IMAGE ?
+			"is an arm64 Image; this ktvm runs x86_64 guests" :
 			"is not a kernel image (expected an x86 bzImage or an ELF vmlinux with a PVH note)";
 		fprintf(stderr, "ktvm: kernel '%s' %s\n", cfg->kernel, why);
 		goto out;
@@ -154,7 +188,7 @@ int arch_load_kernel(struct vm *vm)
 		fprintf(stderr, "ktvm: kernel '%s': %s\n", cfg->kernel, err);
 		goto out;
 	}
-	if (x86_write_boot_tables(&vm->mem, vm->arch->boot.mode)) {
+	if (x86_write_boot_tables(&vm->mem, vm->arch->boot.mode) || write_reset_vector(&vm->mem)) {
 		fprintf(stderr, "ktvm: cannot write the boot page tables\n");
 		ret = KTVM_EXIT_ERROR;
 		goto out;
