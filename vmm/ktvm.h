@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #define KTVM_VERSION "0.1.0"
 
@@ -214,6 +215,8 @@ struct vm {
 	struct vcpu *vcpus;
 	struct console *console;
 	struct arch_vm *arch;
+	int loop_fd; /* epoll of the main thread's event loop */
+	struct vm_irq_routes *irq;
 
 	/* First stop request wins; see vm_request_stop(). */
 	atomic_int stop_status; /* -1 while running */
@@ -231,6 +234,33 @@ static inline bool vm_stopping(struct vm *vm)
 
 /* Assert (level=1) or deassert (level=0) a GSI of the in-kernel irqchip. */
 int vm_irq_line(struct vm *vm, uint32_t gsi, int level);
+
+/*
+ * Interrupt routing (vmm/irq.c).  KVM_SET_GSI_ROUTING replaces the whole
+ * table, so the core keeps it: the irqchip's default pin routes (from the
+ * arch) plus the MSI routes devices add.  Device threads raise interrupts by
+ * writing an eventfd bound to a GSI with vm_irqfd(): no ioctl on the data path.
+ */
+#define VM_GSI_NONE UINT32_MAX
+uint32_t vm_gsi_alloc(struct vm *vm);		/* a GSI for an MSI route, or VM_GSI_NONE */
+int vm_msi_route_set(struct vm *vm, uint32_t gsi, uint64_t addr, uint32_t data);
+int vm_msi_route_clear(struct vm *vm, uint32_t gsi);
+/* Bind (assign=true) or unbind eventfd 'fd' to 'gsi'; resample_fd >= 0 for level INTx. */
+int vm_irqfd(struct vm *vm, int fd, uint32_t gsi, int resample_fd, bool assign);
+/* Inject one MSI directly (used when a masked MSI-X vector is unmasked with its PBA bit set). */
+int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data);
+/* KVM ioeventfd on [addr, addr+len) of the PIO or MMIO space; datamatch when has_match. */
+int vm_ioeventfd(struct vm *vm, bool pio, uint64_t addr, uint32_t len, int fd, bool has_match,
+		 uint64_t match, bool assign);
+
+/*
+ * The main thread's event loop: any thread may add an fd; 'cb' runs on the
+ * main thread when the fd is readable.  The handle is what vm_loop_del takes.
+ */
+typedef void (*loop_cb_fn)(void *opaque);
+struct loop_handler;
+struct loop_handler *vm_loop_add(struct vm *vm, int fd, loop_cb_fn cb, void *opaque);
+void vm_loop_del(struct vm *vm, struct loop_handler *h);
 /* Register a guest-physical RAM slot with KVM. */
 int vm_set_memory_slot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, void *hva);
 /* KVM_CHECK_EXTENSION on the VM fd, falling back to /dev/kvm. */
@@ -263,6 +293,8 @@ void arch_vcpu_dump(struct vcpu *v, FILE *out);
 void arch_vcpu_where(struct vcpu *v, char *buf, size_t len);
 /* The console and machine arguments ktvm always puts first on the command line. */
 const char *arch_default_cmdline(void);
+/* The irqchip pin routes KVM sets up by default (kept in every KVM_SET_GSI_ROUTING). */
+unsigned int arch_default_gsi_routes(void *entries, unsigned int max);
 void arch_vm_destroy(struct vm *vm);
 
 #endif /* KTVM_H */

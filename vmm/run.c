@@ -17,14 +17,11 @@
 #include "vmm/console_host.h"
 #include "vmm/vm_internal.h"
 
-enum loop_src { SRC_STOP = 1, SRC_SIGNAL, SRC_TIMEOUT, SRC_CONSOLE, SRC_CONSOLE_OUT };
-
-static int epoll_add(int ep, int fd, enum loop_src src)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = src };
-
-	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-}
+struct loop_state {
+	struct vm *vm;
+	int sfd, tfd, cfd;
+	struct loop_handler *console_in;
+};
 
 static int make_timeout_fd(unsigned int seconds)
 {
@@ -41,78 +38,80 @@ static int make_timeout_fd(unsigned int seconds)
 	return fd;
 }
 
-static void handle_signal(struct vm *vm, int sfd)
+static void on_stop(void *opaque UNUSED)
 {
+	/* Nothing: the loop sees vm_stopping() after this batch. */
+}
+
+static void on_signal(void *opaque)
+{
+	struct loop_state *ls = opaque;
 	struct signalfd_siginfo si;
 
-	if (read(sfd, &si, sizeof(si)) != sizeof(si))
+	if (read(ls->sfd, &si, sizeof(si)) != sizeof(si))
 		return;
 	/* Like a shell: a VMM ended by signal N reports 128 + N. */
-	vm_request_stop(vm, 128 + (int)si.ssi_signo, "stopped by signal %s",
+	vm_request_stop(ls->vm, 128 + (int)si.ssi_signo, "stopped by signal %s",
 			strsignal((int)si.ssi_signo));
+}
+
+static void on_timeout(void *opaque)
+{
+	struct loop_state *ls = opaque;
+
+	vm_request_stop(ls->vm, KTVM_EXIT_TIMEOUT, "timeout of %u s expired", ls->vm->cfg->timeout_s);
+}
+
+static void on_console_out(void *opaque)
+{
+	struct loop_state *ls = opaque;
+
+	console_flush(ls->vm->console);
+}
+
+static void on_console_in(void *opaque)
+{
+	struct loop_state *ls = opaque;
+
+	if (console_handle_input(ls->vm->console) < 0) {
+		/* EOF or error: stop watching (a closed stdin is not a reason to stop). */
+		vm_loop_del(ls->vm, ls->console_in);
+	}
 }
 
 /* The main thread's loop: returns once a stop has been requested. */
 static void event_loop(struct vm *vm, sigset_t *sigs)
 {
-	int ep = epoll_create1(EPOLL_CLOEXEC);
-	int sfd = signalfd(-1, sigs, SFD_CLOEXEC | SFD_NONBLOCK);
-	int tfd = make_timeout_fd(vm->cfg->timeout_s);
-	int cfd = console_input_fd(vm->console);
+	struct loop_state ls = { .vm = vm, .sfd = -1, .tfd = -1, .cfd = -1 };
+	struct loop_handler *hs[5] = { NULL };
 
-	if (ep < 0 || sfd < 0 || epoll_add(ep, vm->stop_eventfd, SRC_STOP) ||
-	    epoll_add(ep, sfd, SRC_SIGNAL)) {
+	ls.sfd = signalfd(-1, sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	ls.tfd = make_timeout_fd(vm->cfg->timeout_s);
+	ls.cfd = console_input_fd(vm->console);
+	hs[0] = vm_loop_add(vm, vm->stop_eventfd, on_stop, &ls);
+	hs[1] = ls.sfd >= 0 ? vm_loop_add(vm, ls.sfd, on_signal, &ls) : NULL;
+	if (!hs[0] || !hs[1]) {
 		vm_request_stop(vm, KTVM_EXIT_ERROR, "event loop setup failed: %s", strerror(errno));
 		goto out;
 	}
-	if (tfd >= 0)
-		epoll_add(ep, tfd, SRC_TIMEOUT);
+	if (ls.tfd >= 0)
+		hs[2] = vm_loop_add(vm, ls.tfd, on_timeout, &ls);
 	if (console_output_fd(vm->console) >= 0)
-		epoll_add(ep, console_output_fd(vm->console), SRC_CONSOLE_OUT);
+		hs[3] = vm_loop_add(vm, console_output_fd(vm->console), on_console_out, &ls);
 	/* A regular file or /dev/null cannot be polled (EPERM): then there is no input. */
-	if (cfd >= 0 && epoll_add(ep, cfd, SRC_CONSOLE) < 0)
-		cfd = -1;
+	if (ls.cfd >= 0)
+		hs[4] = ls.console_in = vm_loop_add(vm, ls.cfd, on_console_in, &ls);
 
-	while (!vm_stopping(vm)) {
-		struct epoll_event evs[8];
-		int n = epoll_wait(ep, evs, ARRAY_SIZE(evs), -1);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			vm_request_stop(vm, KTVM_EXIT_ERROR, "epoll_wait: %s", strerror(errno));
-			break;
-		}
-		for (int i = 0; i < n; i++) {
-			switch (evs[i].data.u32) {
-			case SRC_STOP:
-				break; /* the loop condition sees it */
-			case SRC_SIGNAL:
-				handle_signal(vm, sfd);
-				break;
-			case SRC_TIMEOUT:
-				vm_request_stop(vm, KTVM_EXIT_TIMEOUT, "timeout of %u s expired",
-						vm->cfg->timeout_s);
-				break;
-			case SRC_CONSOLE_OUT:
-				console_flush(vm->console);
-				break;
-			case SRC_CONSOLE:
-				if (console_handle_input(vm->console) < 0) {
-					epoll_ctl(ep, EPOLL_CTL_DEL, cfd, NULL);
-					cfd = -1;
-				}
-				break;
-			}
-		}
-	}
+	vm_loop_run(vm);
 out:
-	if (tfd >= 0)
-		close(tfd);
-	if (sfd >= 0)
-		close(sfd);
-	if (ep >= 0)
-		close(ep);
+	for (unsigned int i = 0; i < ARRAY_SIZE(hs); i++) {
+		vm_loop_del(vm, hs[i]);
+		free(hs[i]);
+	}
+	if (ls.tfd >= 0)
+		close(ls.tfd);
+	if (ls.sfd >= 0)
+		close(ls.sfd);
 }
 
 static void report_stop(struct vm *vm, int status)

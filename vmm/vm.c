@@ -65,9 +65,15 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 
 	memset(vm, 0, sizeof(*vm));
 	vm->cfg = cfg;
+	vm->kvm_fd = -1;
 	vm->vm_fd = -1;
+	vm->loop_fd = -1;
 	atomic_init(&vm->stop_status, -1);
 	vm->stop_eventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm_loop_init(vm)) {
+		log_err("vm", "epoll_create: %s", strerror(errno));
+		return -1;
+	}
 	io_bus_init(&vm->pio, "pio");
 	io_bus_init(&vm->mmio, "mmio");
 
@@ -115,6 +121,8 @@ void vm_destroy(struct vm *vm)
 	for (unsigned int i = 0; vm->vcpus && i < vm->ncpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);
 	free(vm->vcpus);
+	vm_irq_destroy(vm);
+	vm_loop_destroy(vm);
 	gmem_destroy(&vm->mem);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);

@@ -10,6 +10,11 @@
 int vm_create(struct vm *vm, const struct vm_config *cfg);
 void vm_destroy(struct vm *vm);
 
+int vm_loop_init(struct vm *vm);
+void vm_loop_run(struct vm *vm);
+void vm_loop_destroy(struct vm *vm);
+void vm_irq_destroy(struct vm *vm);
+
 int vcpu_create(struct vm *vm, struct vcpu *v, unsigned int id);
 void vcpu_destroy(struct vcpu *v);
 int vcpu_start(struct vcpu *v);

@@ -263,3 +263,30 @@ int arch_vcpu_exit(struct vcpu *v)
 		return 1;
 	}
 }
+
+/*
+ * KVM's default routing after KVM_CREATE_IRQCHIP: GSI n goes to IOAPIC pin n
+ * (0..23), and GSIs 0..15 also to the PIC pair.  Kept in every table ktvm sets.
+ */
+unsigned int arch_default_gsi_routes(void *entries, unsigned int max)
+{
+	struct kvm_irq_routing_entry *e = entries;
+	unsigned int n = 0;
+
+	for (uint32_t gsi = 0; gsi < 24 && n < max; gsi++) {
+		e[n++] = (struct kvm_irq_routing_entry){
+			.gsi = gsi,
+			.type = KVM_IRQ_ROUTING_IRQCHIP,
+			.u.irqchip = { .irqchip = KVM_IRQCHIP_IOAPIC, .pin = gsi },
+		};
+		if (gsi < 16 && n < max)
+			e[n++] = (struct kvm_irq_routing_entry){
+				.gsi = gsi,
+				.type = KVM_IRQ_ROUTING_IRQCHIP,
+				.u.irqchip = { .irqchip = gsi < 8 ? KVM_IRQCHIP_PIC_MASTER :
+								    KVM_IRQCHIP_PIC_SLAVE,
+					       .pin = gsi % 8 },
+			};
+	}
+	return n;
+}
