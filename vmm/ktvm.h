@@ -70,6 +70,19 @@ void log_msg(enum log_level level, const char *subsys, const char *fmt, ...)
 /* ------------------------------------------------------------------ */
 enum console_kind { CONSOLE_STDIO, CONSOLE_NONE, CONSOLE_FILE };
 
+#define KTVM_MAX_NICS 8
+#define KTVM_DEFAULT_MAC { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 } /* NetConfig's default */
+
+/* One --net: a virtio-net NIC backed by a TAP device (NetConfig plus the backend). */
+struct net_config {
+	const char *tap;	/* tap=NAME: create or attach TAP NAME; NULL with fd= */
+	int fd;			/* fd=N: an already-open TAP fd; -1 with tap= */
+	uint8_t mac[6];		/* mac=, default KTVM_DEFAULT_MAC */
+	unsigned int mtu;	/* mtu=, 0 = not advertised (1500) */
+	unsigned int queue_pairs; /* queue_pairs=, clamped to [1, 256] (NetConfig) */
+	bool msix;		/* msix=on|off (PCI): multiqueue needs it */
+};
+
 struct vm_config {
 	const char *kernel;
 	const char *initrd;
@@ -80,6 +93,8 @@ struct vm_config {
 	const char *console_path; /* CONSOLE_FILE */
 	unsigned int timeout_s;	/* 0 = none */
 	enum log_level log_level;
+	unsigned int nnets;
+	struct net_config nets[KTVM_MAX_NICS];
 };
 
 #define KTVM_MAX_CPUS 255
