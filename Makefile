@@ -34,7 +34,10 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 # Per-test link wrappers (cmocka's --wrap idiom), e.g. tests/unit/test_serial.wrap
 unit_wraps = $(shell cat tests/unit/$(1).wrap 2>/dev/null)
 
-.PHONY: all clean test unit e2e demo format bench check-clang
+.PHONY: all clean test unit e2e demo format bench check-clang man install
+
+PREFIX ?= /usr/local
+MAN_PAGE := build/ktvm.1
 
 KTVM_BIN ?= ktvm
 
@@ -46,6 +49,17 @@ Q := $(if $(V),,@)
 $(KTVM_BIN): $(CORE_OBJS) $(MAIN_OBJ)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The man page is written in scdoc (docs/ktvm.1.scd).
+man: $(MAN_PAGE)
+
+$(MAN_PAGE): docs/ktvm.1.scd
+	@mkdir -p $(dir $@)
+	scdoc < $< > $@
+
+install: $(KTVM_BIN) $(MAN_PAGE)
+	install -D -m 0755 $(KTVM_BIN) $(DESTDIR)$(PREFIX)/bin/ktvm
+	install -D -m 0644 $(MAN_PAGE) $(DESTDIR)$(PREFIX)/share/man/man1/ktvm.1
 
 # The tree must be warnings-clean under clang too (CI runs this).
 check-clang:
