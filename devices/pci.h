@@ -42,6 +42,7 @@ struct pci_dev {
 	uint8_t wmask[PCI_CFG_SIZE]; /* bits the guest may write */
 	struct pci_bar bars[PCI_NUM_BARS];
 	uint8_t last_cap;	     /* offset of the last capability, for chaining */
+	uint16_t cap_end;	     /* first byte after the last capability */
 
 	/*
 	 * Called (without d->lock) after a BAR moved or its decoding changed:
@@ -71,8 +72,27 @@ int pci_dev_add_bar(struct pci_dev *d, int bar, uint64_t size, bool mem64, io_ha
 int pci_dev_add_cap(struct pci_dev *d, const void *cap, uint8_t len);
 /* Use INTx pin INTA: creates the irqfd + resample eventfd pair. */
 int pci_dev_enable_intx(struct pci_dev *d);
-/* Raise INTx (level until the guest acks and the device deasserts via resample). */
+/*
+ * INTx is level-triggered, carried by a KVM irqfd with a resample eventfd:
+ *
+ *   - pci_dev_intx_assert() sets the status register's Interrupt Status
+ *     bit and writes d->intx_fd: KVM raises the GSI and keeps it raised
+ *     until the guest EOIs it (not while the command register's INTx
+ *     Disable bit is set, nor while MSI-X is enabled: then only the status
+ *     bit is set, and clearing INTx Disable delivers it).
+ *   - On that EOI KVM lowers the line and signals d->intx_resample_fd.  The
+ *     device watches that fd on the main loop (vm_loop_add), reads it, and
+ *     if its interrupt condition still holds (virtio: ISR != 0) calls
+ *     pci_dev_intx_assert() again; otherwise it leaves the line low.
+ *   - When the condition goes away (virtio: the driver's ISR read clears
+ *     it) the device calls pci_dev_intx_deassert(): that clears the status
+ *     bit.  The line itself stays up until the EOI that follows (an irqfd
+ *     cannot lower a line), which is what a driver that reads the ISR in
+ *     its handler expects; the resample then finds the ISR clear.
+ * Both may be called from any thread.
+ */
 void pci_dev_intx_assert(struct pci_dev *d);
+void pci_dev_intx_deassert(struct pci_dev *d);
 
 /* Slot assignment, BAR placement in the windows, and mapping. */
 int pci_register(struct vm *vm, struct pci_dev *d);
@@ -94,5 +114,7 @@ bool msix_enabled(const struct msix *m);
 /* The BAR accessor for the table and PBA (offset relative to the table/PBA start). */
 void msix_table_io(struct msix *m, uint64_t off, uint8_t *data, uint32_t size, bool is_write);
 void msix_pba_io(struct msix *m, uint64_t off, uint8_t *data, uint32_t size, bool is_write);
+/* pci.c -> msix.c: the guest wrote the device's config space (Message Control may have changed). */
+void msix_cfg_written(struct msix *m);
 
 #endif

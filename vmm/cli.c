@@ -7,6 +7,7 @@
  * missing --kernel file is reported here with the path, where users look.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "vmm/ktvm.h"
+#include "vmm/net_config.h"
 
 enum {
 	OPT_KERNEL = 'k',
@@ -26,6 +28,7 @@ enum {
 	OPT_CONSOLE = 0x100,
 	OPT_TIMEOUT,
 	OPT_LOG_LEVEL,
+	OPT_NET,
 };
 
 static const struct option run_options[] = {
@@ -37,6 +40,7 @@ static const struct option run_options[] = {
 	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+	{ "net", required_argument, NULL, OPT_NET },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -58,6 +62,11 @@ void config_print_run_help(FILE *out)
 		"      --console KIND     stdio | none | file:PATH: where the serial console goes [stdio]\n"
 		"      --timeout SECONDS  stop the guest after SECONDS, status 124 [none]\n"
 		"      --log-level LEVEL  error | warn | info | debug [warn]\n"
+		"      --net SPEC         a virtio-net NIC (repeatable, up to %u), SPEC is\n"
+		"                           tap=NAME[,mac=MAC][,mtu=N]  create or attach TAP NAME\n"
+		"                           fd=N[,mac=MAC][,mtu=N]      use the open TAP fd N\n"
+		"                         also queue_pairs=N (1..256) [1], msix=on|off [on];\n"
+		"                         MAC defaults to 02:00:00:00:00:01 and must differ per NIC\n"
 		"  -h, --help             this text\n"
 		"\n"
 		"Console escape (when stdin is a terminal): Ctrl-A x quits (status 0),\n"
@@ -70,8 +79,10 @@ void config_print_run_help(FILE *out)
 		"    2  usage or configuration error\n"
 		"    3  the guest kernel panicked (pvpanic; not yet available: a panicked guest\n"
 		"       halts, use --timeout)\n"
-		"  124  --timeout expired; each vCPU's instruction pointer is printed\n",
-		arch_default_cmdline(), KTVM_MAX_CPUS);
+		"  124  --timeout expired; each vCPU's instruction pointer is printed\n"
+		"A TAP that cannot be opened or set up (no /dev/net/tun, no permission, an fd\n"
+		"that is not a TAP) is a run-time failure: status 1.\n",
+		arch_default_cmdline(), KTVM_MAX_CPUS, KTVM_MAX_NICS);
 }
 
 int parse_mem_size(const char *s, uint64_t *bytes)
@@ -150,6 +161,46 @@ static int check_readable(const char *what, const char *path, FILE *err)
 	return 0;
 }
 
+static int parse_net(struct vm_config *cfg, const char *spec, FILE *err)
+{
+	char msg[200];
+
+	if (cfg->nnets >= KTVM_MAX_NICS)
+		return usage_error(err, "at most %u --net options", KTVM_MAX_NICS);
+	if (net_config_parse(spec, &cfg->nets[cfg->nnets], msg, sizeof(msg)))
+		return usage_error(err, "--net '%s': %s", spec, msg);
+	cfg->nnets++;
+	return 0;
+}
+
+/* Across all NICs: distinct MACs, TAP names and fds; fds that are open. */
+static int check_nets(const struct vm_config *cfg, FILE *err)
+{
+	char mac[18];
+
+	for (unsigned int i = 0; i < cfg->nnets; i++) {
+		const struct net_config *a = &cfg->nets[i];
+
+		if (a->fd >= 0 && fcntl(a->fd, F_GETFD) < 0)
+			return usage_error(err, "--net fd=%d: %d is not an open file descriptor",
+					   a->fd, a->fd);
+		for (unsigned int j = 0; j < i; j++) {
+			const struct net_config *b = &cfg->nets[j];
+
+			if (!memcmp(a->mac, b->mac, sizeof(a->mac)))
+				return usage_error(err,
+						   "NICs %u and %u both have MAC %s: give each --net a distinct mac=",
+						   j, i, net_mac_str(a->mac, mac, sizeof(mac)));
+			if (a->tap && b->tap && !strcmp(a->tap, b->tap))
+				return usage_error(err, "NICs %u and %u both use TAP '%s'", j, i,
+						   a->tap);
+			if (a->fd >= 0 && a->fd == b->fd)
+				return usage_error(err, "NICs %u and %u both use fd %d", j, i, a->fd);
+		}
+	}
+	return 0;
+}
+
 int config_parse_run(int argc, char **argv, struct vm_config *cfg, FILE *out, FILE *err)
 {
 	unsigned long v;
@@ -210,6 +261,10 @@ int config_parse_run(int argc, char **argv, struct vm_config *cfg, FILE *out, FI
 				return usage_error(err, "--log-level takes error, warn, info or debug, not '%s'",
 						   optarg);
 			break;
+		case OPT_NET:
+			if (parse_net(cfg, optarg, err))
+				return KTVM_EXIT_USAGE;
+			break;
 		case OPT_HELP:
 			config_print_run_help(out);
 			return -1;
@@ -223,6 +278,8 @@ int config_parse_run(int argc, char **argv, struct vm_config *cfg, FILE *out, FI
 		return usage_error(err, "unexpected argument '%s'", argv[optind]);
 	if (!cfg->kernel)
 		return usage_error(err, "--kernel is required");
+	if (check_nets(cfg, err))
+		return KTVM_EXIT_USAGE;
 	if (check_readable("kernel", cfg->kernel, err))
 		return KTVM_EXIT_USAGE;
 	if (cfg->initrd && check_readable("initrd", cfg->initrd, err))

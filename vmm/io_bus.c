@@ -82,17 +82,25 @@ static const struct io_range *io_bus_find(const struct io_bus *bus, uint64_t add
 bool io_bus_access(struct io_bus *bus, uint64_t addr, uint8_t *data, uint32_t size, bool is_write)
 {
 	const struct io_range *r;
+	struct io_range hit;
 	bool found = false;
 
 	pthread_rwlock_rdlock(&bus->lock);
 	r = io_bus_find(bus, addr);
 	/* An access must lie wholly inside one range; a straddling one hits nothing. */
 	if (r && size <= r->len - (addr - r->base)) {
-		r->fn(r->opaque, addr - r->base, data, size, is_write);
+		hit = *r;
 		found = true;
 	}
 	pthread_rwlock_unlock(&bus->lock);
-	if (!found && !is_write)
+	/*
+	 * The handler runs without the bus lock: it may (un)register ranges
+	 * itself (a PCI config write that moves a BAR).  Ranges are never
+	 * freed while vCPUs run, so the copied handler stays valid.
+	 */
+	if (found)
+		hit.fn(hit.opaque, addr - hit.base, data, size, is_write);
+	else if (!is_write)
 		memset(data, 0xff, size);
 	return found;
 }

@@ -2,6 +2,10 @@
 /*
  * acpi.c - the guest's ACPI tables: RSDP -> XSDT -> {FADT -> DSDT, MADT}.
  *
+ * With PCI, the MCFG table points the guest at the ECAM area, and the DSDT
+ * describes the host bridge: its bus range, its memory windows (the only
+ * resources PCI devices get: memory BARs) and its INTx routing (_PRT).
+ *
  * The platform is "hardware-reduced ACPI" (ACPI 6.x, 4.1): no PM1 blocks,
  * no SCI, no GPEs, just a sleep control/status register pair and a reset
  * register in I/O space.  That is all a guest needs to power off and reboot,
@@ -15,6 +19,7 @@
 
 #include "arch/x86_64/acpi.h"
 #include "arch/x86_64/layout.h"
+#include "devices/pci.h"
 
 _Static_assert(sizeof(struct acpi_rsdp) == 36, "RSDP layout");
 _Static_assert(sizeof(struct acpi_table_header) == 36, "header layout");
@@ -30,6 +35,8 @@ _Static_assert(sizeof(struct acpi_madt_iso) == 10, "MADT ISO layout");
 _Static_assert(sizeof(struct acpi_madt_lapic_nmi) == 6, "MADT NMI layout");
 _Static_assert(sizeof(struct acpi_madt_x2apic) == 16, "MADT x2APIC layout");
 _Static_assert(sizeof(struct acpi_madt_x2apic_nmi) == 12, "MADT x2APIC NMI layout");
+_Static_assert(sizeof(struct acpi_mcfg) == 44, "MCFG layout");
+_Static_assert(sizeof(struct acpi_mcfg_alloc) == 16, "MCFG entry layout");
 
 #define ACPI_ALIGN	16
 #define ACPI_MAX_TABLES 16
@@ -40,6 +47,7 @@ struct acpi_ctx {
 	uint8_t *buf; /* host view of [base, base + size) in guest RAM */
 	uint64_t base, size, used;
 	unsigned int ncpus;
+	const struct pci_platform *pci; /* NULL: no PCI */
 	uint64_t dsdt;
 	uint64_t xsdt[ACPI_MAX_TABLES];
 	unsigned int nxsdt;
@@ -100,7 +108,83 @@ static int acpi_publish(struct acpi_ctx *c, uint64_t gpa)
 
 /* ---- DSDT ---------------------------------------------------------- */
 
-static void dsdt_body(struct aml *a)
+/* Name(_CRS, ResourceTemplate() { what res holds }) */
+static void aml_crs(struct aml *a, struct aml *res)
+{
+	aml_res_end(res);
+	aml_name(a, "_CRS");
+	if (res->error)
+		a->error = true;
+	else
+		aml_buffer(a, res->buf, res->len);
+}
+
+/*
+ * \_SB.PCI0: bus 0 with the configuration ports, the two memory windows,
+ * and a _PRT entry for every pin of every slot, in the GSI form (no link
+ * devices): Linux then programs the IOAPIC pin level-triggered.  Linux
+ * assumes active-low for that form; KVM's IOAPIC ignores the polarity of
+ * a line driven by irqfd, so either works.
+ */
+static void dsdt_pci(struct aml *a, const struct pci_platform *pci)
+{
+	uint8_t resbuf[128];
+	struct aml res;
+	size_t dev, prt, ent;
+
+	dev = aml_device(a, "PCI0");
+	aml_name(a, "_HID");
+	aml_eisaid(a, "PNP0A08");
+	aml_name(a, "_CID");
+	aml_eisaid(a, "PNP0A03");
+	aml_name(a, "_SEG");
+	aml_integer(a, 0);
+	aml_name(a, "_BBN");
+	aml_integer(a, 0);
+	aml_name(a, "_UID");
+	aml_integer(a, 0);
+
+	aml_init(&res, resbuf, sizeof(resbuf));
+	aml_res_bus(&res, 0, 0);
+	aml_res_io(&res, 0xcf8, 8);
+	aml_res_mem32(&res, (uint32_t)pci->mmio32_base, (uint32_t)pci->mmio32_size);
+	if (pci->mmio64_size)
+		aml_res_mem64(&res, pci->mmio64_base, pci->mmio64_size);
+	if (pci->mmio32_base > UINT32_MAX || pci->mmio32_size > UINT32_MAX - pci->mmio32_base + 1)
+		a->error = true;
+	aml_crs(a, &res);
+
+	/* Slots 1..31 (0 is the host bridge), pins INTA..INTD. */
+	aml_name(a, "_PRT");
+	prt = aml_package(a, (PCI_MAX_SLOTS - 1) * 4);
+	for (unsigned int slot = 1; slot < PCI_MAX_SLOTS; slot++) {
+		for (unsigned int pin = 1; pin <= 4; pin++) {
+			ent = aml_package(a, 4);
+			aml_integer(a, (uint64_t)slot << 16 | 0xffff); /* _ADR: any function */
+			aml_integer(a, pin - 1);		      /* 0 = INTA */
+			aml_integer(a, 0);			      /* no link device: */
+			aml_integer(a, pci->intx_gsi(slot, pin));     /* the GSI itself */
+			aml_end(a, ent);
+		}
+	}
+	aml_end(a, prt);
+	aml_end(a, dev);
+
+	/* The ECAM area as a motherboard resource: what Linux wants to see before using MCFG. */
+	dev = aml_device(a, "MRES");
+	aml_name(a, "_HID");
+	aml_eisaid(a, "PNP0C02");
+	aml_name(a, "_UID");
+	aml_integer(a, 0);
+	aml_init(&res, resbuf, sizeof(resbuf));
+	aml_res_mem32_fixed(&res, (uint32_t)pci->ecam_base, (uint32_t)pci->ecam_size);
+	if (pci->ecam_base > UINT32_MAX)
+		a->error = true;
+	aml_crs(a, &res);
+	aml_end(a, dev);
+}
+
+static void dsdt_body(struct aml *a, const struct pci_platform *pci)
 {
 	uint8_t resbuf[32];
 	struct aml res;
@@ -126,14 +210,11 @@ static void dsdt_body(struct aml *a)
 	aml_init(&res, resbuf, sizeof(resbuf));
 	aml_res_io(&res, X86_PORT_COM1, 8);
 	aml_res_irq(&res, X86_IRQ_COM1);
-	aml_res_end(&res);
-	aml_name(a, "_CRS");
-	if (res.error)
-		a->error = true;
-	else
-		aml_buffer(a, res.buf, res.len);
+	aml_crs(a, &res);
 	aml_end(a, dev);
 
+	if (pci)
+		dsdt_pci(a, pci);
 	aml_end(a, scope);
 }
 
@@ -148,7 +229,7 @@ static int build_dsdt(struct acpi_ctx *c)
 		return -1;
 	/* AML is written straight after the header; then the header is sized to it. */
 	aml_init(&a, c->buf + off + sizeof(*h), c->size - off - sizeof(*h));
-	dsdt_body(&a);
+	dsdt_body(&a, c->pci);
 	if (a.error) {
 		log_err("acpi", "DSDT does not fit or is malformed");
 		return -1;
@@ -289,6 +370,29 @@ static int build_madt(struct acpi_ctx *c)
 	return acpi_publish(c, gpa);
 }
 
+/* ---- MCFG ---------------------------------------------------------- */
+
+static int build_mcfg(struct acpi_ctx *c)
+{
+	struct acpi_mcfg_alloc e = { 0 };
+	struct acpi_mcfg *t;
+	uint64_t gpa;
+
+	if (!c->pci)
+		return 0;
+	t = acpi_alloc(c, sizeof(*t) + sizeof(e), &gpa);
+	if (!t)
+		return -1;
+	acpi_header(&t->h, "MCFG", sizeof(*t) + sizeof(e), ACPI_MCFG_REVISION);
+	e.address = c->pci->ecam_base;
+	e.segment = 0;
+	e.start_bus = 0;
+	e.end_bus = 0;
+	memcpy(t + 1, &e, sizeof(e));
+	acpi_finish(&t->h);
+	return acpi_publish(c, gpa);
+}
+
 /* ---- XSDT and RSDP ------------------------------------------------- */
 
 static int build_xsdt(struct acpi_ctx *c, uint64_t *xsdt_gpa)
@@ -310,12 +414,13 @@ static int build_xsdt(struct acpi_ctx *c, uint64_t *xsdt_gpa)
 static int (*const xsdt_tables[])(struct acpi_ctx *c) = {
 	build_fadt,
 	build_madt,
+	build_mcfg,
 };
 
 int acpi_build(struct guest_mem *m, uint64_t base, uint64_t max, unsigned int ncpus,
-	       uint64_t *rsdp_gpa)
+	       const struct pci_platform *pci, uint64_t *rsdp_gpa)
 {
-	struct acpi_ctx c = {.base = base, .size = max, .ncpus = ncpus};
+	struct acpi_ctx c = {.base = base, .size = max, .ncpus = ncpus, .pci = pci};
 	struct acpi_rsdp *rsdp;
 	uint64_t gpa, xsdt;
 
@@ -658,4 +763,70 @@ void aml_res_end(struct aml *a)
 	uint8_t d[2] = {0x79, 0x00};
 
 	aml_bytes(a, d, sizeof(d));
+}
+
+/* Large resource items (6.4.3): tag, 16-bit length, then the body. */
+static void aml_res_large(struct aml *a, uint8_t tag, const uint8_t *body, uint16_t len)
+{
+	aml_byte(a, tag);
+	aml_le(a, len, 2);
+	aml_bytes(a, body, len);
+}
+
+/* Address space descriptor header: type, general flags, type-specific flags. */
+#define AML_ADDR_MEMORY	   0
+#define AML_ADDR_BUS	   2
+#define AML_ADDR_FIXED	   0x0c /* _MIF | _MAF, positive decode, producer */
+#define AML_MEM_RW	   0x01 /* ReadWrite, NonCacheable, AddressRangeMemory */
+
+static void put_le(uint8_t *p, uint64_t v, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Word/DWord/QWord address space: granularity, min, max, translation, length of 'w' bytes. */
+static void aml_res_addr(struct aml *a, uint8_t tag, unsigned int w, uint8_t type, uint8_t tflags,
+			 uint64_t min, uint64_t len)
+{
+	uint8_t d[3 + 5 * 8] = { type, AML_ADDR_FIXED, tflags };
+
+	if (len == 0 || min + len - 1 < min) {
+		a->error = true;
+		return;
+	}
+	put_le(d + 3 + 1 * w, min, w);
+	put_le(d + 3 + 2 * w, min + len - 1, w);
+	put_le(d + 3 + 4 * w, len, w);
+	aml_res_large(a, tag, d, (uint16_t)(3 + 5 * w));
+}
+
+void aml_res_bus(struct aml *a, uint16_t min, uint16_t max)
+{
+	if (max < min)
+		a->error = true;
+	else
+		aml_res_addr(a, 0x88, 2, AML_ADDR_BUS, 0, min, (uint64_t)max - min + 1);
+}
+
+void aml_res_mem32(struct aml *a, uint32_t base, uint32_t len)
+{
+	if ((uint64_t)base + len - 1 > UINT32_MAX)
+		a->error = true;
+	else
+		aml_res_addr(a, 0x87, 4, AML_ADDR_MEMORY, AML_MEM_RW, base, len);
+}
+
+void aml_res_mem64(struct aml *a, uint64_t base, uint64_t len)
+{
+	aml_res_addr(a, 0x8a, 8, AML_ADDR_MEMORY, AML_MEM_RW, base, len);
+}
+
+void aml_res_mem32_fixed(struct aml *a, uint32_t base, uint32_t len)
+{
+	uint8_t d[9] = { 0x01 }; /* ReadWrite */
+
+	put_le(d + 1, base, 4);
+	put_le(d + 5, len, 4);
+	aml_res_large(a, 0x86, d, sizeof(d));
 }

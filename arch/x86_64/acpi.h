@@ -12,6 +12,8 @@
 
 #include "vmm/ktvm.h"
 
+struct pci_platform;
+
 #define ACPI_PACKED __attribute__((packed))
 
 /* 5.2.5.3: Root System Description Pointer, revision 2 (struct acpi_table_rsdp) */
@@ -167,6 +169,19 @@ struct acpi_madt_x2apic_nmi {
 	uint8_t reserved[3];
 } ACPI_PACKED;
 
+/* PCI Firmware Specification 3.x, 4.1.2: the MCFG table (struct acpi_table_mcfg) */
+struct acpi_mcfg {
+	struct acpi_table_header h;
+	uint8_t reserved[8];
+} ACPI_PACKED;
+
+struct acpi_mcfg_alloc {
+	uint64_t address; /* ECAM base of bus start_bus */
+	uint16_t segment;
+	uint8_t start_bus, end_bus;
+	uint32_t reserved;
+} ACPI_PACKED;
+
 /* Table revisions we emit */
 #define ACPI_RSDP_REVISION	 2
 #define ACPI_XSDT_REVISION	 1
@@ -174,6 +189,7 @@ struct acpi_madt_x2apic_nmi {
 #define ACPI_FADT_MINOR_REVISION 0
 #define ACPI_MADT_REVISION	 4
 #define ACPI_DSDT_REVISION	 2 /* 2+: AML integers are 64-bit */
+#define ACPI_MCFG_REVISION	 1
 
 #define ACPI_OEM_ID	"KTVM  "
 #define ACPI_CREATOR_ID "KTVM"
@@ -182,10 +198,13 @@ struct acpi_madt_x2apic_nmi {
  * Build RSDP (at 'base', which must be 16-byte aligned: where guests scan
  * for it), XSDT, FADT, MADT and DSDT in the 'max' bytes of guest RAM from
  * 'base' (X86_ACPI_ADDR / X86_ACPI_MAX), for 'ncpus' vCPUs with APIC IDs
- * 0..ncpus-1.  Returns 0 and the RSDP's address, or -1 after logging why.
+ * 0..ncpus-1.  With 'pci' (may be NULL: no PCI) also the MCFG table and,
+ * in the DSDT, the PCI host bridge \_SB.PCI0 (windows, _PRT) and a
+ * motherboard resource device reserving the ECAM area.  Returns 0 and the
+ * RSDP's address, or -1 after logging why.
  */
 int acpi_build(struct guest_mem *m, uint64_t base, uint64_t max, unsigned int ncpus,
-	       uint64_t *rsdp_gpa);
+	       const struct pci_platform *pci, uint64_t *rsdp_gpa);
 
 /* The byte that makes [p, p + len) sum to zero with it. */
 uint8_t acpi_checksum(const void *p, size_t len);
@@ -227,6 +246,13 @@ void aml_end(struct aml *a, size_t mark);
 /* Resource descriptors (6.4), for a ResourceTemplate written with aml_buffer() */
 void aml_res_io(struct aml *a, uint16_t base, uint8_t len);
 void aml_res_irq(struct aml *a, uint8_t irq); /* IRQNoFlags: edge, active high */
+/* WordBusNumber(ResourceProducer, MinFixed, MaxFixed, PosDecode, 0, min, max, 0, n) */
+void aml_res_bus(struct aml *a, uint16_t min, uint16_t max);
+/* DWordMemory / QWordMemory(ResourceProducer, PosDecode, MinFixed, MaxFixed, NonCacheable, ReadWrite) */
+void aml_res_mem32(struct aml *a, uint32_t base, uint32_t len);
+void aml_res_mem64(struct aml *a, uint64_t base, uint64_t len);
+/* Memory32Fixed(ReadWrite, base, len) */
+void aml_res_mem32_fixed(struct aml *a, uint32_t base, uint32_t len);
 void aml_res_end(struct aml *a);
 
 #endif

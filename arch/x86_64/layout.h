@@ -30,6 +30,21 @@
 #define X86_IOAPIC_ADDR 0xFEC00000ULL
 #define X86_LAPIC_ADDR 0xFEE00000ULL
 
+/*
+ * PCI: 32-bit BARs in [3 GiB, 3.5 GiB), ECAM (bus 0 only) right above,
+ * 64-bit BARs in a window above the end of RAM (machine.c; 1 GiB aligned,
+ * at least 4 GiB).  INTA..INTD of slot s go to IOAPIC pins 16..23 by the
+ * usual swizzle: GSI 16 + (s + pin - 1) % 8, level-triggered.
+ */
+#define X86_PCI_MMIO32_BASE 0xC0000000ULL
+#define X86_PCI_MMIO32_SIZE 0x20000000ULL
+#define X86_PCI_ECAM_BASE 0xE0000000ULL
+#define X86_PCI_ECAM_SIZE 0x100000ULL	    /* 1 MiB: bus 0 */
+#define X86_PCI_MMIO64_ALIGN 0x40000000ULL  /* 1 GiB */
+#define X86_PCI_MMIO64_SIZE 0x1000000000ULL /* 64 GiB, less if the CPU has few address bits */
+#define X86_PCI_INTX_GSI_BASE 16
+#define X86_PCI_INTX_NGSI 8
+
 /* I/O ports of ktvm's platform devices */
 #define X86_PORT_COM1 0x3f8
 #define X86_IRQ_COM1 4

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * machine.c - the x86_64 machine: in-kernel irqchip and PIT, the platform
- * devices (COM1, i8042 reset line, CMOS RTC, ACPI power, test exit), ACPI
- * tables, the kernel image, and per-vCPU boot state.
+ * devices (COM1, i8042 reset line, CMOS RTC, ACPI power, test exit), the
+ * PCI bus with pvpanic, ACPI tables, the kernel image, and per-vCPU boot
+ * state.
  */
 #include <errno.h>
 #include <string.h>
@@ -14,8 +15,11 @@
 #include "devices/acpi_power.h"
 #include "devices/cmos_rtc.h"
 #include "devices/i8042.h"
+#include "devices/pci.h"
+#include "devices/pvpanic.h"
 #include "devices/serial.h"
 #include "devices/test_exit.h"
+#include "devices/virtio_net.h"
 
 /* Three pages KVM needs for Intel VMX real-mode support, just below the BIOS area at 4G. */
 #define X86_KVM_IDENTITY_MAP_ADDR 0xfeffc000ULL
@@ -28,9 +32,8 @@ const char *arch_default_cmdline(void)
 	/*
 	 * reboot=acpi: with hardware-reduced ACPI and no DMI, Linux otherwise
 	 * picks EFI reboot and falls through to a jump into the BIOS.
-	 * pci=off until ktvm has a PCI host bridge: saves the guest a futile probe.
 	 */
-	return "console=ttyS0 reboot=acpi pci=off";
+	return "console=ttyS0 reboot=acpi";
 }
 
 static uint64_t ram_below_4g(const struct guest_mem *m)
@@ -41,6 +44,52 @@ static uint64_t ram_below_4g(const struct guest_mem *m)
 		if (m->regions[i].gpa < X86_MMIO_HOLE_END)
 			n += m->regions[i].size;
 	return n;
+}
+
+static uint32_t x86_pci_intx_gsi(unsigned int slot, unsigned int pin)
+{
+	return X86_PCI_INTX_GSI_BASE + (slot + pin - 1) % X86_PCI_INTX_NGSI;
+}
+
+/* Guest-physical address bits (CPUID 0x80000008 EAX[7:0]); 36 if KVM does not say. */
+static unsigned int phys_bits(struct vm *vm)
+{
+	struct kvm_cpuid_entry2 *e = x86_cpuid_find(vm->arch->supported_cpuid, 0x80000008, 0);
+	unsigned int bits = e ? e->eax & 0xff : 0;
+
+	return bits >= 36 && bits <= 52 ? bits : 36;
+}
+
+static int create_pci(struct vm *vm)
+{
+	uint64_t top = X86_MMIO_HOLE_END, limit = 1ULL << phys_bits(vm);
+	struct pci_platform plat = {
+		.ecam_base = X86_PCI_ECAM_BASE,
+		.ecam_size = X86_PCI_ECAM_SIZE,
+		.mmio32_base = X86_PCI_MMIO32_BASE,
+		.mmio32_size = X86_PCI_MMIO32_SIZE,
+		.intx_gsi = x86_pci_intx_gsi,
+	};
+
+	for (unsigned int i = 0; i < vm->mem.nregions; i++) {
+		const struct mem_region *r = &vm->mem.regions[i];
+
+		if (r->gpa + r->size > top)
+			top = r->gpa + r->size;
+	}
+	plat.mmio64_base = ALIGN_UP(top, X86_PCI_MMIO64_ALIGN);
+	plat.mmio64_size = X86_PCI_MMIO64_SIZE;
+	/* Keep the window addressable by the guest's CPUs. */
+	if (plat.mmio64_base >= limit)
+		plat.mmio64_size = 0;
+	else if (plat.mmio64_size > limit - plat.mmio64_base)
+		plat.mmio64_size = limit - plat.mmio64_base;
+	if (pci_init(vm, &plat) || pvpanic_create(vm))
+		return -1;
+	for (unsigned int i = 0; i < vm->cfg->nnets; i++)
+		if (virtio_net_create(vm, &vm->cfg->nets[i], i))
+			return -1;
+	return 0;
 }
 
 static int create_devices(struct vm *vm)
@@ -57,7 +106,7 @@ static int create_devices(struct vm *vm)
 			      X86_PORT_ACPI_RESET, X86_ACPI_RESET_VALUE, X86_ACPI_S5_SLP_TYP) ||
 	    test_exit_create(vm, &vm->pio, X86_PORT_TEST_EXIT))
 		return -1;
-	return 0;
+	return create_pci(vm);
 }
 
 int arch_vm_init(struct vm *vm)
@@ -89,6 +138,7 @@ int arch_vm_init(struct vm *vm)
 
 void arch_vm_destroy(struct vm *vm)
 {
+	virtio_net_stop_all(vm); /* before guest memory goes away */
 	if (vm->arch->com1)
 		serial_destroy(vm->arch->com1);
 	free(vm->arch->supported_cpuid);
@@ -171,7 +221,8 @@ int arch_load_kernel(struct vm *vm)
 	cmdline = build_cmdline(cfg->cmdline);
 	if (!cmdline)
 		goto out;
-	if (acpi_build(&vm->mem, X86_ACPI_ADDR, X86_ACPI_MAX, cfg->cpus, &in.rsdp_gpa)) {
+	if (acpi_build(&vm->mem, X86_ACPI_ADDR, X86_ACPI_MAX, cfg->cpus, pci_get_platform(vm),
+		       &in.rsdp_gpa)) {
 		fprintf(stderr, "ktvm: cannot build the ACPI tables\n");
 		ret = KTVM_EXIT_ERROR;
 		goto out;

@@ -4,8 +4,8 @@
  *
  * RAM fills guest-physical space from 0 up to the 32-bit MMIO hole (3 GiB),
  * and whatever does not fit below it continues at 4 GiB: the PC layout every
- * x86 kernel expects, leaving [3 GiB, 4 GiB) for the PCI window, the IOAPIC
- * and the local APIC.
+ * x86 kernel expects, leaving [3 GiB, 4 GiB) for the PCI window and ECAM,
+ * the IOAPIC and the local APIC.
  */
 #include "arch/x86_64/layout.h"
 #include "arch/x86_64/memmap.h"
@@ -69,6 +69,13 @@ unsigned int x86_build_e820(const struct guest_mem *m, struct e820_ent *out, uns
 		ok = e820_add(out, max, &n, 0, ebda, E820_RAM) &&
 		     e820_add(out, max, &n, ebda, himem, E820_RESERVED) &&
 		     e820_add(out, max, &n, himem, end, E820_RAM);
+		/*
+		 * PCI ECAM, in the hole between low RAM and 4 GiB: Linux uses
+		 * MMCONFIG only where the firmware reserved it.
+		 */
+		if (ok)
+			ok = e820_add(out, max, &n, X86_PCI_ECAM_BASE,
+				      X86_PCI_ECAM_BASE + X86_PCI_ECAM_SIZE, E820_RESERVED);
 	}
 	return ok ? n : 0;
 }

@@ -13,8 +13,8 @@
 /*
  * The e820 map for guest memory 'm': RAM below the EBDA, one reserved range
  * from the EBDA to 1 MiB (EBDA, VGA hole, option ROMs, BIOS area and the
- * ACPI tables at X86_ACPI_ADDR), RAM from 1 MiB to the end of low RAM, and
- * RAM above 4 GiB.  Returns the number of entries, 0 if 'max' is too small.
+ * ACPI tables at X86_ACPI_ADDR), RAM from 1 MiB to the end of low RAM, the
+ * PCI ECAM area (reserved), and RAM above 4 GiB.  Returns the number of entries, 0 if 'max' is too small.
  */
 unsigned int x86_build_e820(const struct guest_mem *m, struct e820_ent *out, unsigned int max);
 

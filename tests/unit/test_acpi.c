@@ -2,8 +2,9 @@
 /*
  * test_acpi.c - the ACPI tables: checksums, lengths, the XSDT, the FADT's
  * hardware-reduced fields, MADT entries for various CPU counts, the DSDT's
- * AML, and the AML writer's encodings.  When iasl is installed the tables
- * are also disassembled by it (skipped otherwise).
+ * AML (COM1, the PCI host bridge), the MCFG table, and the AML writer's
+ * encodings.  When iasl is installed the tables are also disassembled by it
+ * (skipped otherwise).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,13 +16,29 @@
 
 #include "arch/x86_64/acpi.h"
 #include "arch/x86_64/layout.h"
+#include "devices/pci.h"
 #include "vmm/ktvm.h"
+
+static uint32_t test_intx_gsi(unsigned int slot, unsigned int pin)
+{
+	return 16 + (slot + pin - 1) % 8;
+}
+
+static const struct pci_platform test_pci = {
+	.ecam_base = X86_PCI_ECAM_BASE,
+	.ecam_size = X86_PCI_ECAM_SIZE,
+	.mmio32_base = X86_PCI_MMIO32_BASE,
+	.mmio32_size = X86_PCI_MMIO32_SIZE,
+	.mmio64_base = GiB(4),
+	.mmio64_size = GiB(64),
+	.intx_gsi = test_intx_gsi,
+};
 
 struct tables {
 	struct guest_mem m;
 	uint64_t rsdp;
 	const struct acpi_rsdp *r;
-	const struct acpi_table_header *xsdt, *fadt, *madt, *dsdt;
+	const struct acpi_table_header *xsdt, *fadt, *madt, *dsdt, *mcfg;
 };
 
 static uint8_t sum(const void *p, size_t len)
@@ -59,7 +76,7 @@ static uint64_t xsdt_entry(const struct acpi_table_header *x, unsigned int i)
 	return v;
 }
 
-static void build(struct tables *t, unsigned int ncpus)
+static void build_with(struct tables *t, unsigned int ncpus, const struct pci_platform *pci)
 {
 	struct mem_region r[GUEST_MEM_MAX_REGIONS];
 	unsigned int n = arch_mem_layout(MiB(64), r, ARRAY_SIZE(r));
@@ -69,7 +86,7 @@ static void build(struct tables *t, unsigned int ncpus)
 	assert_int_equal(gmem_init(&t->m, MiB(64), r, n), 0);
 	/* Garbage first: the builder must not rely on zeroed memory. */
 	memset(gmem_ptr(&t->m, X86_ACPI_ADDR, X86_ACPI_MAX), 0xa5, X86_ACPI_MAX);
-	assert_int_equal(acpi_build(&t->m, X86_ACPI_ADDR, X86_ACPI_MAX, ncpus, &t->rsdp), 0);
+	assert_int_equal(acpi_build(&t->m, X86_ACPI_ADDR, X86_ACPI_MAX, ncpus, pci, &t->rsdp), 0);
 	assert_int_equal(t->rsdp, X86_ACPI_ADDR);
 
 	t->r = gmem_ptr(&t->m, t->rsdp, sizeof(*t->r));
@@ -83,11 +100,17 @@ static void build(struct tables *t, unsigned int ncpus)
 
 	t->xsdt = table_at(&t->m, t->r->xsdt_address, "XSDT");
 	assert_int_equal(t->xsdt->revision, 1);
-	assert_int_equal(t->xsdt->length, sizeof(*t->xsdt) + 2 * 8);
+	assert_int_equal(t->xsdt->length, sizeof(*t->xsdt) + (pci ? 3 : 2) * 8);
 	t->fadt = table_at(&t->m, xsdt_entry(t->xsdt, 0), "FACP");
 	t->madt = table_at(&t->m, xsdt_entry(t->xsdt, 1), "APIC");
+	t->mcfg = pci ? table_at(&t->m, xsdt_entry(t->xsdt, 2), "MCFG") : NULL;
 	memcpy(&x, &((const struct acpi_fadt *)t->fadt)->x_dsdt, 8);
 	t->dsdt = table_at(&t->m, x, "DSDT");
+}
+
+static void build(struct tables *t, unsigned int ncpus)
+{
+	build_with(t, ncpus, &test_pci);
 }
 
 static void test_rsdp_xsdt(void **state)
@@ -298,23 +321,104 @@ static void test_dsdt(void **state)
 	gmem_destroy(&t.m);
 }
 
+static void test_no_pci(void **state)
+{
+	struct tables t;
+
+	build_with(&t, 1, NULL);
+	assert_null(t.mcfg);
+	assert_false(contains(t.dsdt, t.dsdt->length, "PCI0", 4));
+	assert_false(contains(t.dsdt, t.dsdt->length, "_PRT", 4));
+	gmem_destroy(&t.m);
+}
+
+static void test_mcfg(void **state)
+{
+	struct acpi_mcfg_alloc e;
+	struct tables t;
+
+	build(&t, 1);
+	assert_int_equal(t.mcfg->length, sizeof(struct acpi_mcfg) + sizeof(e));
+	assert_int_equal(t.mcfg->revision, 1);
+	memcpy(&e, (const uint8_t *)t.mcfg + sizeof(struct acpi_mcfg), sizeof(e));
+	assert_int_equal(e.address, X86_PCI_ECAM_BASE);
+	assert_int_equal(e.segment, 0);
+	assert_int_equal(e.start_bus, 0);
+	assert_int_equal(e.end_bus, 0);
+	gmem_destroy(&t.m);
+}
+
+static void test_dsdt_pci(void **state)
+{
+	static const uint8_t hid[] = {0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0a, 0x08};
+	static const uint8_t cid[] = {0x08, '_', 'C', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0a, 0x03};
+	static const uint8_t mb[] = {0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0c, 0x02};
+	/* WordBusNumber 0-0, IO 0xCF8/8, DWordMemory mmio32 */
+	static const uint8_t bus[] = {0x88, 0x0d, 0x00, 0x02, 0x0c, 0x00, 0, 0, 0, 0,
+				      0,    0,	  0,	0,    0x01, 0x00};
+	static const uint8_t io[] = {0x47, 0x01, 0xf8, 0x0c, 0xf8, 0x0c, 0x01, 0x08};
+	static const uint8_t mem32[] = {0x87, 0x17, 0x00, 0x00, 0x0c, 0x01, 0, 0, 0, 0,
+					0x00, 0x00, 0x00, 0xc0, 0xff, 0xff, 0xff, 0xdf,
+					0,    0,    0,	  0,	0x00, 0x00, 0x00, 0x20};
+	static const uint8_t mem64_hdr[] = {0x8a, 0x2b, 0x00, 0x00, 0x0c, 0x01};
+	static const uint8_t fixed[] = {0x86, 0x09, 0x00, 0x01, 0x00, 0x00,
+					0x00, 0xe0, 0x00, 0x00, 0x10, 0x00};
+	/* _PRT entries: slot 1 INTA -> GSI 17, slot 7 INTB -> GSI 16 (swizzled) */
+	static const uint8_t prt1[] = {0x12, 0x0b, 0x04, 0x0c, 0xff, 0xff, 0x01, 0x00,
+				       0x00, 0x00, 0x0a, 0x11};
+	static const uint8_t prt7b[] = {0x12, 0x0b, 0x04, 0x0c, 0xff, 0xff, 0x07, 0x00,
+					0x01, 0x00, 0x0a, 0x10};
+	const uint8_t *p;
+	struct tables t;
+	uint64_t v;
+
+	build(&t, 1);
+	assert_true(contains(t.dsdt, t.dsdt->length, "PCI0", 4));
+	assert_true(contains(t.dsdt, t.dsdt->length, hid, sizeof(hid)));
+	assert_true(contains(t.dsdt, t.dsdt->length, cid, sizeof(cid)));
+	assert_true(contains(t.dsdt, t.dsdt->length, "_SEG", 4));
+	assert_true(contains(t.dsdt, t.dsdt->length, "_BBN", 4));
+	assert_true(contains(t.dsdt, t.dsdt->length, bus, sizeof(bus)));
+	assert_true(contains(t.dsdt, t.dsdt->length, io, sizeof(io)));
+	assert_true(contains(t.dsdt, t.dsdt->length, mem32, sizeof(mem32)));
+	p = memmem(t.dsdt, t.dsdt->length, mem64_hdr, sizeof(mem64_hdr));
+	assert_non_null(p);
+	memcpy(&v, p + 6 + 8, 8);
+	assert_int_equal(v, GiB(4));
+	memcpy(&v, p + 6 + 16, 8);
+	assert_int_equal(v, GiB(68) - 1);
+	memcpy(&v, p + 6 + 32, 8);
+	assert_int_equal(v, GiB(64));
+	assert_true(contains(t.dsdt, t.dsdt->length, "_PRT", 4));
+	assert_true(contains(t.dsdt, t.dsdt->length, prt1, sizeof(prt1)));
+	assert_true(contains(t.dsdt, t.dsdt->length, prt7b, sizeof(prt7b)));
+	assert_true(contains(t.dsdt, t.dsdt->length, mb, sizeof(mb)));
+	assert_true(contains(t.dsdt, t.dsdt->length, fixed, sizeof(fixed)));
+	gmem_destroy(&t.m);
+}
+
 static void test_build_errors(void **state)
 {
 	struct mem_region r[GUEST_MEM_MAX_REGIONS];
 	unsigned int n = arch_mem_layout(MiB(64), r, ARRAY_SIZE(r));
 	struct guest_mem m;
+	struct pci_platform bad = test_pci;
 	uint64_t rsdp = 0;
 
 	assert_int_equal(gmem_init(&m, MiB(64), r, n), 0);
-	assert_int_equal(acpi_build(&m, X86_ACPI_ADDR, X86_ACPI_MAX, 0, &rsdp), -1);
-	assert_int_equal(acpi_build(&m, X86_ACPI_ADDR + 8, X86_ACPI_MAX, 1, &rsdp), -1);
+	assert_int_equal(acpi_build(&m, X86_ACPI_ADDR, X86_ACPI_MAX, 0, NULL, &rsdp), -1);
+	assert_int_equal(acpi_build(&m, X86_ACPI_ADDR + 8, X86_ACPI_MAX, 1, NULL, &rsdp), -1);
 	/* Too small an area, for the RSDP alone and for a big MADT. */
-	assert_int_equal(acpi_build(&m, X86_ACPI_ADDR, 16, 1, &rsdp), -1);
-	assert_int_equal(acpi_build(&m, X86_ACPI_ADDR, 512, 1, &rsdp), -1);
-	assert_int_equal(acpi_build(&m, X86_ACPI_ADDR, X86_ACPI_MAX, 10000, &rsdp), -1);
+	assert_int_equal(acpi_build(&m, X86_ACPI_ADDR, 16, 1, NULL, &rsdp), -1);
+	assert_int_equal(acpi_build(&m, X86_ACPI_ADDR, 512, 1, NULL, &rsdp), -1);
+	assert_int_equal(acpi_build(&m, X86_ACPI_ADDR, 2048, 1, &test_pci, &rsdp), -1);
+	assert_int_equal(acpi_build(&m, X86_ACPI_ADDR, X86_ACPI_MAX, 10000, NULL, &rsdp), -1);
 	/* Not RAM: inside the MMIO hole, and past the end of guest memory. */
-	assert_int_equal(acpi_build(&m, X86_IOAPIC_ADDR, X86_ACPI_MAX, 1, &rsdp), -1);
-	assert_int_equal(acpi_build(&m, MiB(64) - 4096, X86_ACPI_MAX, 1, &rsdp), -1);
+	assert_int_equal(acpi_build(&m, X86_IOAPIC_ADDR, X86_ACPI_MAX, 1, NULL, &rsdp), -1);
+	assert_int_equal(acpi_build(&m, MiB(64) - 4096, X86_ACPI_MAX, 1, NULL, &rsdp), -1);
+	/* A 32-bit window that does not fit below 4 GiB cannot be described. */
+	bad.mmio32_size = GiB(2);
+	assert_int_equal(acpi_build(&m, X86_ACPI_ADDR, X86_ACPI_MAX, 1, &bad, &rsdp), -1);
 	assert_int_equal(rsdp, 0);
 	gmem_destroy(&m);
 }
@@ -480,7 +584,7 @@ static void dump(const char *dir, const char *name, const void *p, size_t len)
 static void test_iasl_disassembles(void **state)
 {
 	char dir[] = "/tmp/ktvm-acpi-XXXXXX", cmd[1024];
-	static const char *const names[] = {"dsdt", "facp", "apic", "xsdt"};
+	static const char *const names[] = {"dsdt", "facp", "apic", "xsdt", "mcfg"};
 	struct tables t;
 
 	if (system("command -v iasl >/dev/null 2>&1") != 0) {
@@ -493,6 +597,7 @@ static void test_iasl_disassembles(void **state)
 	dump(dir, "facp", t.fadt, t.fadt->length);
 	dump(dir, "apic", t.madt, t.madt->length);
 	dump(dir, "xsdt", t.xsdt, t.xsdt->length);
+	dump(dir, "mcfg", t.mcfg, t.mcfg->length);
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
 		/* iasl exits 0 even on some errors: also refuse any "Error" / checksum complaint. */
 		snprintf(
@@ -529,6 +634,8 @@ int main(void)
 		cmocka_unit_test(test_aml_names),     cmocka_unit_test(test_aml_eisaid),
 		cmocka_unit_test(test_aml_pkglength), cmocka_unit_test(test_aml_nesting),
 		cmocka_unit_test(test_aml_overflow),  cmocka_unit_test(test_iasl_disassembles),
+		cmocka_unit_test(test_no_pci),	      cmocka_unit_test(test_mcfg),
+		cmocka_unit_test(test_dsdt_pci),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

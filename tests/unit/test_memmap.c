@@ -71,7 +71,10 @@ static unsigned int e820_for(uint64_t size, struct guest_mem *m, struct e820_ent
 	return x86_build_e820(m, e, max);
 }
 
-/* Sorted, disjoint, and the RAM entries add up to the guest's RAM minus the reserved part. */
+/*
+ * Sorted, disjoint, and the RAM entries add up to the guest's RAM minus the
+ * reserved part in low memory; the ECAM area is reserved on top.
+ */
 static void check_e820_sane(const struct e820_ent *e, unsigned int n, uint64_t size)
 {
 	uint64_t ram = 0, reserved = 0;
@@ -85,7 +88,7 @@ static void check_e820_sane(const struct e820_ent *e, unsigned int n, uint64_t s
 		else
 			reserved += e[i].size;
 	}
-	assert_int_equal(ram + reserved, size);
+	assert_int_equal(ram + reserved, size + X86_PCI_ECAM_SIZE);
 }
 
 static bool covered(const struct e820_ent *e, unsigned int n, uint64_t addr, uint64_t len,
@@ -113,6 +116,12 @@ static void check_low(const struct e820_ent *e, unsigned int n)
 	assert_true(covered(e, n, X86_ACPI_ADDR, X86_ACPI_MAX, E820_RESERVED));
 	assert_int_equal(e[2].addr, X86_HIMEM_START);
 	assert_int_equal(e[2].type, E820_RAM);
+	/* PCI ECAM: reserved, right after low RAM. */
+	assert_int_equal(e[3].addr, X86_PCI_ECAM_BASE);
+	assert_int_equal(e[3].size, X86_PCI_ECAM_SIZE);
+	assert_int_equal(e[3].type, E820_RESERVED);
+	assert_true(covered(e, n, X86_PCI_ECAM_BASE, X86_PCI_ECAM_SIZE, E820_RESERVED));
+	assert_false(covered(e, n, X86_PCI_MMIO32_BASE, 1, E820_RAM));
 }
 
 static void test_e820_512m(void **state)
@@ -121,7 +130,7 @@ static void test_e820_512m(void **state)
 	struct guest_mem m;
 	unsigned int n = e820_for(MiB(512), &m, e, ARRAY_SIZE(e));
 
-	assert_int_equal(n, 3);
+	assert_int_equal(n, 4);
 	check_low(e, n);
 	assert_int_equal(e[2].size, MiB(512) - X86_HIMEM_START);
 	check_e820_sane(e, n, MiB(512));
@@ -134,7 +143,7 @@ static void test_e820_3g(void **state)
 	struct guest_mem m;
 	unsigned int n = e820_for(GiB(3), &m, e, ARRAY_SIZE(e));
 
-	assert_int_equal(n, 3);
+	assert_int_equal(n, 4);
 	check_low(e, n);
 	assert_int_equal(e[2].addr + e[2].size, X86_MMIO_HOLE_START);
 	check_e820_sane(e, n, GiB(3));
@@ -147,12 +156,12 @@ static void test_e820_4g(void **state)
 	struct guest_mem m;
 	unsigned int n = e820_for(GiB(4), &m, e, ARRAY_SIZE(e));
 
-	assert_int_equal(n, 4);
+	assert_int_equal(n, 5);
 	check_low(e, n);
 	assert_int_equal(e[2].addr + e[2].size, X86_MMIO_HOLE_START);
-	assert_int_equal(e[3].addr, GiB(4));
-	assert_int_equal(e[3].size, GiB(1));
-	assert_int_equal(e[3].type, E820_RAM);
+	assert_int_equal(e[4].addr, GiB(4));
+	assert_int_equal(e[4].size, GiB(1));
+	assert_int_equal(e[4].type, E820_RAM);
 	/* Nothing claims the MMIO hole. */
 	assert_false(covered(e, n, X86_IOAPIC_ADDR, 1, E820_RAM));
 	assert_false(covered(e, n, X86_LAPIC_ADDR, 1, E820_RAM));
@@ -166,10 +175,10 @@ static void test_e820_8g(void **state)
 	struct guest_mem m;
 	unsigned int n = e820_for(GiB(8), &m, e, ARRAY_SIZE(e));
 
-	assert_int_equal(n, 4);
+	assert_int_equal(n, 5);
 	check_low(e, n);
-	assert_int_equal(e[3].addr, GiB(4));
-	assert_int_equal(e[3].size, GiB(5));
+	assert_int_equal(e[4].addr, GiB(4));
+	assert_int_equal(e[4].size, GiB(5));
 	check_e820_sane(e, n, GiB(8));
 	assert_int_equal(x86_low_ram_end(&m), GiB(3));
 	gmem_destroy(&m);
