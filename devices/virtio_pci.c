@@ -746,10 +746,9 @@ void virtio_pci_destroy(struct virtio_pci *vp)
 	pthread_mutex_lock(&vp->io_lock);
 	kicks_unregister(vp);
 	pthread_mutex_unlock(&vp->io_lock);
-	if (vp->resample) {
-		vm_loop_del(vp->vm, vp->resample);
-		free(vp->resample);
-	}
+	/* Loop handles belong to the VM's table: delete, never free. */
+	vm_loop_del(vp->vm, vp->resample);
+	vp->resample = NULL;
 	for (unsigned int i = 0; i < d->num_queues; i++) {
 		if (d->vqs[i].kick_fd >= 0)
 			close(d->vqs[i].kick_fd);

@@ -231,6 +231,7 @@ struct vm {
 	struct console *console;
 	struct arch_vm *arch;
 	int loop_fd; /* epoll of the main thread's event loop */
+	struct loop_table *loop_table;
 	struct vm_irq_routes *irq;
 
 	/* First stop request wins; see vm_request_stop(). */
@@ -269,8 +270,10 @@ int vm_ioeventfd(struct vm *vm, bool pio, uint64_t addr, uint32_t len, int fd, b
 		 uint64_t match, bool assign);
 
 /*
- * The main thread's event loop: any thread may add an fd; 'cb' runs on the
- * main thread when the fd is readable.  The handle is what vm_loop_del takes.
+ * The main thread's event loop: any thread may add or delete an fd; 'cb'
+ * runs on the main thread when the fd is readable.  The handle is what
+ * vm_loop_del takes; it stays valid (and reusable) until the VM ends.
+ * A callback must tolerate a spurious call (see vmm/loop.c).
  */
 typedef void (*loop_cb_fn)(void *opaque);
 struct loop_handler;

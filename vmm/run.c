@@ -104,10 +104,8 @@ static void event_loop(struct vm *vm, sigset_t *sigs)
 
 	vm_loop_run(vm);
 out:
-	for (unsigned int i = 0; i < ARRAY_SIZE(hs); i++) {
+	for (unsigned int i = 0; i < ARRAY_SIZE(hs); i++)
 		vm_loop_del(vm, hs[i]);
-		free(hs[i]);
-	}
 	if (ls.tfd >= 0)
 		close(ls.tfd);
 	if (ls.sfd >= 0)
