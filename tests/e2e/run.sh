@@ -1,0 +1,139 @@
+#!/bin/bash
+# End-to-end tests of ktvm (make e2e). Boots Debian's kernel with a busybox
+# initramfs under ktvm and checks what the guest reports.
+#
+#   run.sh [--vmm ktvm|qemu] [--only CASE,...]   the test cases
+#   run.sh --boot-time [--runs N] [--vmms ktvm,qemu]         boot time, median
+#
+# Native when this host's /dev/kvm can run Linux (vmx/svm); otherwise in the
+# "venue": an emulated x86 with SVM (outer.sh) whose nested KVM can.
+# Output: one line per case, "PASS name (Ns)" or "FAIL name: reason", then
+# "e2e: N passed, N failed". Logs: build/e2e/runs/<run>/.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+vmm=${E2E_VMM:-ktvm} only='' boot_time='' runs=5 vmms=ktvm,qemu
+while (($#)); do
+	case $1 in
+	--vmm) vmm=$2; shift 2 ;;
+	--only) only=$2; shift 2 ;;
+	--boot-time) boot_time=1; shift ;;
+	--runs) runs=$2; shift 2 ;;
+	--vmms) vmms=$2; shift 2 ;;
+	-h | --help) sed -n '2,12p' "$0"; exit 0 ;;
+	*) die "unknown argument $1 (see --help)" ;;
+	esac
+done
+
+ensure_packages
+"$E2E_SRC/fetch-kernel.sh"
+"$E2E_SRC/build-guest-initrd.sh"
+
+mkdir -p "$E2E_BUILD/runs"
+# Keep the last few runs' logs only.
+ls -1dt "$E2E_BUILD"/runs/run.* 2>/dev/null | tail -n +6 | xargs -r rm -rf || true
+RUN=$(mktemp -d "$E2E_BUILD/runs/run.$(date +%Y%m%d-%H%M%S).XXXX")
+: >"$RUN/summary.txt"
+report() { echo "$1" | tee -a "$RUN/summary.txt"; }
+
+if host_has_hw_virt; then
+	mode=native
+	echo "e2e: native mode (/dev/kvm with vmx/svm on this host); logs in $RUN"
+else
+	mode=venue
+	echo "e2e: venue mode (no usable hardware virtualisation here: guests run under nested KVM in an emulated x86); logs in $RUN"
+fi
+
+# --- Cases without a guest: the CLI's and the KVM check's error paths. ---
+# host_case NAME WANT_STATUS MAX_SECONDS ARGS...: status and exactly one stderr line.
+host_case() {
+	local name=$1 want=$2 max=$3 t0 ms rc lines
+	shift 3
+	t0=$(now_ms)
+	set +e
+	timeout -k 2 30 "$KTVM" "$@" </dev/null >"$RUN/$name.stdout" 2>"$RUN/$name.stderr"
+	rc=$?
+	set -e
+	ms=$(($(now_ms) - t0))
+	lines=$(wc -l <"$RUN/$name.stderr")
+	if ((rc != want)); then
+		report "FAIL $name: status $rc, want $want ($(head -c 200 "$RUN/$name.stderr" | head -n1))"
+	elif ((lines != 1)); then
+		report "FAIL $name: $lines lines on stderr, want exactly 1"
+	elif ((ms > max * 1000)); then
+		report "FAIL $name: took ${ms} ms, want under ${max} s"
+	else
+		report "$(printf 'PASS %s (%d.%ds)' "$name" $((ms / 1000)) $((ms % 1000 / 100)))"
+	fi
+}
+
+host_cases() {
+	local k=$E2E_BUILD/kernel/vmlinuz i=$E2E_BUILD/guest/initrd.cpio.gz
+	if [[ ! -x $KTVM ]]; then
+		report "FAIL host-cases: $KTVM not built"
+		return
+	fi
+	host_case cli-missing-kernel 2 5 run --kernel "$RUN/no-such-kernel"
+	host_case cli-text-kernel 2 5 run --kernel "$E2E_SRC/packages.txt"
+	host_case cli-cpus-0 2 5 run --kernel "$k" --cpus 0
+	host_case cli-memory-1 2 5 run --kernel "$k" --memory 1
+	# A /dev/kvm that cannot run Linux (kvm_pvm) must be refused up front,
+	# not found out by a guest dying minutes later.
+	if [[ -e /dev/kvm ]] && ! host_has_hw_virt; then
+		host_case kvm-unusable-refused 1 5 run --kernel "$k" --initrd "$i" --timeout 20
+	fi
+}
+
+# --- Cases with a guest ---
+guest_cmd=("$E2E_SRC/cases.sh" --out "$RUN" --vmm "$vmm")
+[[ -n $only ]] && guest_cmd+=(--only "$only")
+outer_timeout=${E2E_OUTER_TIMEOUT:-300}
+if [[ -n $boot_time ]]; then
+	guest_cmd=("$E2E_SRC/cases.sh" --out "$RUN" --boot-time --runs "$runs" --vmms "$vmms")
+	outer_timeout=${E2E_OUTER_TIMEOUT:-600}
+fi
+
+guest_cases() {
+	local rc=0 t0 log outer try
+	if [[ $mode == native ]]; then
+		"${guest_cmd[@]}" | grep -v '^cases:' | tee -a "$RUN/summary.txt" || true
+		return
+	fi
+	t0=$(now_ms)
+	# The emulated machine can freeze (see cases.sh): then it panics, and a
+	# fresh one resumes the cases that have no result yet.
+	for try in 1 2 3; do
+		log=$RUN/outer-console.$try.log
+		: >"$log"
+		rc=0
+		# The whole outer machine is bounded: ~5 s boot + the cases, each
+		# bounded by its VMM's --timeout 30 (+ 30 s for a VMM that ignores it).
+		"$E2E_SRC/outer.sh" --timeout "$outer_timeout" --results "$RUN" --log "$log" -- "${guest_cmd[@]}" &
+		outer=$!
+		# Show result lines as they come (the console has \r\n line ends);
+		# tail ends by itself once outer.sh has (--pid), after reading the rest.
+		tail --pid="$outer" -n +1 -F "$log" 2>/dev/null | sed -u 's/\r$//' |
+			grep --line-buffered -E '^(PASS|FAIL|boot-time)' | tee -a "$RUN/summary.txt" || true
+		wait "$outer" || rc=$?
+		((rc == 124 || rc == 125)) || break
+		echo "e2e: venue machine $try $([[ $rc == 124 ]] && echo timed out || echo froze), $([[ $try == 3 ]] && echo giving up || echo starting another)"
+	done
+	echo "e2e: venue ran $(($(now_ms) - t0)) ms in $try machine(s) (outer status $rc)"
+	if ((rc == 124 || rc == 125)); then
+		report "FAIL venue: outer machine $([[ $rc == 124 ]] && echo timed out || echo froze) 3 times; see $RUN/outer-console.*.log"
+	elif ((rc != 0)) && ! grep -q '^FAIL' "$RUN/summary.txt"; then
+		report "FAIL venue: guest cases ended with status $rc and no result; see $log"
+	fi
+}
+
+if [[ -n $boot_time ]]; then
+	guest_cases
+	if grep -q '^FAIL' "$RUN/summary.txt"; then exit 1; fi
+	exit 0
+fi
+[[ $vmm == ktvm ]] && host_cases
+guest_cases
+p=$(grep -c '^PASS' "$RUN/summary.txt" || true)
+f=$(grep -c '^FAIL' "$RUN/summary.txt" || true)
+echo "e2e: $p passed, $f failed"
+((f == 0))
