@@ -77,8 +77,7 @@ void config_print_run_help(FILE *out)
 		"    V  the guest wrote byte V (1..255) to I/O port 0x501 (test exit)\n"
 		"    1  ktvm failed at run time (KVM error, triple fault); registers are dumped\n"
 		"    2  usage or configuration error\n"
-		"    3  the guest kernel panicked (pvpanic; not yet available: a panicked guest\n"
-		"       halts, use --timeout)\n"
+		"    3  the guest kernel panicked (reported through the pvpanic PCI device)\n"
 		"  124  --timeout expired; each vCPU's instruction pointer is printed\n"
 		"A TAP that cannot be opened or set up (no /dev/net/tun, no permission, an fd\n"
 		"that is not a TAP) is a run-time failure: status 1.\n",
