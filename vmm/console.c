@@ -36,6 +36,7 @@ struct console {
 	size_t out_head, out_len;
 	pthread_cond_t out_space;
 	int out_wake_fd; /* eventfd: "there is output to write" */
+	bool wrote_any;
 	int in_fd;	/* -1: no input */
 	bool escape_pending;
 	pthread_mutex_t lock;
@@ -203,6 +204,11 @@ void console_write(struct console *c, const uint8_t *buf, size_t len)
 	if (!c || c->out_fd < 0)
 		return;
 	pthread_mutex_lock(&c->lock);
+	if (!c->wrote_any) {
+		/* A boot-timeline mark: the guest's first sign of life. */
+		c->wrote_any = true;
+		log_info("boot", "guest's first console byte");
+	}
 	wake = c->out_len == 0;
 	while (len) {
 		/*

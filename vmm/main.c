@@ -47,5 +47,8 @@ int main(int argc, char **argv)
 	if (ret)
 		return ret;
 	log_set_level(cfg.log_level);
-	return vm_run(&cfg);
+	log_info("boot", "ktvm %s starting", KTVM_VERSION);
+	ret = vm_run(&cfg);
+	log_info("boot", "ktvm exits with status %d", ret);
+	return ret;
 }
