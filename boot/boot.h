@@ -75,9 +75,10 @@ int bzimage_load(struct guest_mem *m, const struct x86_boot_in *in, struct x86_b
 int pvh_load(struct guest_mem *m, const struct x86_boot_in *in, struct x86_boot_out *out,
 	     char *err, size_t errlen);
 
-/* Read a whole file into malloc'd memory (max 'limit' bytes); -1 + err on failure. */
+/* Map a whole file read-only (max 'limit' bytes); -1 + err on failure.  Release with boot_release_file. */
 int boot_read_file(const char *path, size_t limit, uint8_t **buf, size_t *size, char *err,
 		   size_t errlen);
+void boot_release_file(uint8_t *buf, size_t size);
 
 /* Format a loader's one-line reason into err (if any); always returns -1. */
 int boot_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

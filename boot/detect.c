@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -68,12 +69,19 @@ const char *boot_format_name(enum kernel_format f)
 	return "unknown";
 }
 
+/*
+ * The file is mapped, not read: a kernel (an uncompressed vmlinux is ~60 MB)
+ * is then copied once, from the page cache into guest RAM, with no staging
+ * buffer to fault in.  Measured in the nested venue: 0.74 s -> see the
+ * closing note of the foundation issue.  Truncating the file while ktvm
+ * starts would raise SIGBUS; that is the user's own file, not the guest's.
+ */
 int boot_read_file(const char *path, size_t limit, uint8_t **buf, size_t *size, char *err,
 		   size_t errlen)
 {
 	struct stat st;
-	uint8_t *p = NULL;
-	size_t len, done = 0;
+	void *p;
+	size_t len;
 	int fd;
 
 	*buf = NULL;
@@ -95,32 +103,33 @@ int boot_read_file(const char *path, size_t limit, uint8_t **buf, size_t *size, 
 		goto fail;
 	}
 	len = (size_t)st.st_size;
-	p = malloc(len ? len : 1);
-	if (!p) {
-		boot_err(err, errlen, "%s: out of memory for %zu bytes", path, len);
-		goto fail;
+	if (len == 0) {
+		/* mmap refuses empty files; an empty image is rejected by the loaders. */
+		p = malloc(1);
+	} else {
+		p = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+		if (p == MAP_FAILED)
+			p = NULL;
 	}
-	while (done < len) {
-		ssize_t r = read(fd, p + done, len - done);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			boot_err(err, errlen, "%s: %s", path, strerror(errno));
-			goto fail;
-		}
-		if (r == 0) {
-			boot_err(err, errlen, "%s: file shrank while being read", path);
-			goto fail;
-		}
-		done += (size_t)r;
+	if (!p) {
+		boot_err(err, errlen, "%s: cannot map %zu bytes: %s", path, len, strerror(errno));
+		goto fail;
 	}
 	close(fd);
 	*buf = p;
 	*size = len;
 	return 0;
 fail:
-	free(p);
 	close(fd);
 	return -1;
+}
+
+void boot_release_file(uint8_t *buf, size_t size)
+{
+	if (!buf)
+		return;
+	if (size == 0)
+		free(buf);
+	else
+		munmap(buf, size);
 }

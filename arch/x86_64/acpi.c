@@ -161,9 +161,9 @@ static void dsdt_pci(struct aml *a, const struct pci_platform *pci)
 		for (unsigned int pin = 1; pin <= 4; pin++) {
 			ent = aml_package(a, 4);
 			aml_integer(a, (uint64_t)slot << 16 | 0xffff); /* _ADR: any function */
-			aml_integer(a, pin - 1);		      /* 0 = INTA */
-			aml_integer(a, 0);			      /* no link device: */
-			aml_integer(a, pci->intx_gsi(slot, pin));     /* the GSI itself */
+			aml_integer(a, pin - 1);		       /* 0 = INTA */
+			aml_integer(a, 0);			       /* no link device: */
+			aml_integer(a, pci->intx_gsi(slot, pin));      /* the GSI itself */
 			aml_end(a, ent);
 		}
 	}
@@ -210,6 +210,22 @@ static void dsdt_body(struct aml *a, const struct pci_platform *pci)
 	aml_init(&res, resbuf, sizeof(resbuf));
 	aml_res_io(&res, X86_PORT_COM1, 8);
 	aml_res_irq(&res, X86_IRQ_COM1);
+	aml_crs(a, &res);
+	aml_end(a, dev);
+
+	/*
+	 * The CMOS RTC, so Linux's rtc_cmos binds through PNP.  Without it
+	 * Linux registers a platform rtc_cmos device with IRQ 8, and in
+	 * hardware-reduced mode (no legacy PIC, so no ISA IRQ 0-15 is mapped
+	 * unless a _CRS names it) request_irq(8) fails with -EINVAL and the
+	 * probe fails.  No IRQ here: our RTC raises none, and rtc_cmos then
+	 * runs without alarms (it uses IRQ 8 only when a legacy PIC exists).
+	 */
+	dev = aml_device(a, "RTC_");
+	aml_name(a, "_HID");
+	aml_eisaid(a, "PNP0B00");
+	aml_init(&res, resbuf, sizeof(resbuf));
+	aml_res_io(&res, X86_PORT_RTC, 2);
 	aml_crs(a, &res);
 	aml_end(a, dev);
 
@@ -374,7 +390,7 @@ static int build_madt(struct acpi_ctx *c)
 
 static int build_mcfg(struct acpi_ctx *c)
 {
-	struct acpi_mcfg_alloc e = { 0 };
+	struct acpi_mcfg_alloc e = {0};
 	struct acpi_mcfg *t;
 	uint64_t gpa;
 
@@ -774,10 +790,10 @@ static void aml_res_large(struct aml *a, uint8_t tag, const uint8_t *body, uint1
 }
 
 /* Address space descriptor header: type, general flags, type-specific flags. */
-#define AML_ADDR_MEMORY	   0
-#define AML_ADDR_BUS	   2
-#define AML_ADDR_FIXED	   0x0c /* _MIF | _MAF, positive decode, producer */
-#define AML_MEM_RW	   0x01 /* ReadWrite, NonCacheable, AddressRangeMemory */
+#define AML_ADDR_MEMORY 0
+#define AML_ADDR_BUS	2
+#define AML_ADDR_FIXED	0x0c /* _MIF | _MAF, positive decode, producer */
+#define AML_MEM_RW	0x01 /* ReadWrite, NonCacheable, AddressRangeMemory */
 
 static void put_le(uint8_t *p, uint64_t v, unsigned int n)
 {
@@ -789,7 +805,7 @@ static void put_le(uint8_t *p, uint64_t v, unsigned int n)
 static void aml_res_addr(struct aml *a, uint8_t tag, unsigned int w, uint8_t type, uint8_t tflags,
 			 uint64_t min, uint64_t len)
 {
-	uint8_t d[3 + 5 * 8] = { type, AML_ADDR_FIXED, tflags };
+	uint8_t d[3 + 5 * 8] = {type, AML_ADDR_FIXED, tflags};
 
 	if (len == 0 || min + len - 1 < min) {
 		a->error = true;
@@ -824,7 +840,7 @@ void aml_res_mem64(struct aml *a, uint64_t base, uint64_t len)
 
 void aml_res_mem32_fixed(struct aml *a, uint32_t base, uint32_t len)
 {
-	uint8_t d[9] = { 0x01 }; /* ReadWrite */
+	uint8_t d[9] = {0x01}; /* ReadWrite */
 
 	put_le(d + 1, base, 4);
 	put_le(d + 5, len, 4);

@@ -248,8 +248,8 @@ int arch_load_kernel(struct vm *vm)
 		 (unsigned long long)vm->arch->boot.entry, cmdline);
 	ret = 0;
 out:
-	free(kernel);
-	free(initrd);
+	boot_release_file(kernel, kernel_size);
+	boot_release_file(initrd, initrd_size);
 	free(cmdline);
 	return ret;
 }

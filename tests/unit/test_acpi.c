@@ -2,7 +2,7 @@
 /*
  * test_acpi.c - the ACPI tables: checksums, lengths, the XSDT, the FADT's
  * hardware-reduced fields, MADT entries for various CPU counts, the DSDT's
- * AML (COM1, the PCI host bridge), the MCFG table, and the AML writer's
+ * AML (COM1, the CMOS RTC, the PCI host bridge), the MCFG table, and the AML writer's
  * encodings.  When iasl is installed the tables are also disassembled by it
  * (skipped otherwise).
  */
@@ -321,6 +321,34 @@ static void test_dsdt(void **state)
 	gmem_destroy(&t.m);
 }
 
+/*
+ * The CMOS RTC as PNP0B00 with ports 0x70-0x71 and no IRQ, so Linux's
+ * rtc_cmos binds through PNP instead of its platform device's IRQ 8, which
+ * cannot be requested without a legacy PIC.
+ */
+static void test_dsdt_rtc(void **state)
+{
+	static const uint8_t dev[] = {0x5b, 0x82};
+	static const uint8_t name[] = {'R', 'T', 'C', '_'};
+	static const uint8_t hid[] = {0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0b, 0x00};
+	/* Name(_CRS, Buffer(10) { IO(Decode16, 0x70, 0x70, 1, 2), EndTag }) */
+	static const uint8_t crs[] = {0x08, '_',  'C',	'R',  'S',  0x11, 0x0d, 0x0a, 0x0a, 0x47,
+				      0x01, 0x70, 0x00, 0x70, 0x00, 0x01, 0x02, 0x79, 0x00};
+	const uint8_t *p, *end;
+	struct tables t;
+
+	build(&t, 1);
+	p = memmem(t.dsdt, t.dsdt->length, name, sizeof(name));
+	assert_non_null(p);
+	assert_true(contains(p - 3, 2, dev, sizeof(dev))); /* ExtOp DeviceOp PkgLength(1) */
+	end = p + p[-1] - 1;				   /* the device's PkgLength */
+	assert_true(end <= (const uint8_t *)t.dsdt + t.dsdt->length);
+	assert_true(contains(p, (size_t)(end - p), hid, sizeof(hid)));
+	assert_true(contains(p, (size_t)(end - p), crs, sizeof(crs)));
+	/* No IRQ descriptor inside: the _CRS above ends right after the I/O range. */
+	gmem_destroy(&t.m);
+}
+
 static void test_no_pci(void **state)
 {
 	struct tables t;
@@ -354,20 +382,20 @@ static void test_dsdt_pci(void **state)
 	static const uint8_t cid[] = {0x08, '_', 'C', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0a, 0x03};
 	static const uint8_t mb[] = {0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0c, 0x02};
 	/* WordBusNumber 0-0, IO 0xCF8/8, DWordMemory mmio32 */
-	static const uint8_t bus[] = {0x88, 0x0d, 0x00, 0x02, 0x0c, 0x00, 0, 0, 0, 0,
-				      0,    0,	  0,	0,    0x01, 0x00};
+	static const uint8_t bus[] = {0x88, 0x0d, 0x00, 0x02, 0x0c, 0x00, 0,	0,
+				      0,    0,	  0,	0,    0,    0,	  0x01, 0x00};
 	static const uint8_t io[] = {0x47, 0x01, 0xf8, 0x0c, 0xf8, 0x0c, 0x01, 0x08};
-	static const uint8_t mem32[] = {0x87, 0x17, 0x00, 0x00, 0x0c, 0x01, 0, 0, 0, 0,
-					0x00, 0x00, 0x00, 0xc0, 0xff, 0xff, 0xff, 0xdf,
+	static const uint8_t mem32[] = {0x87, 0x17, 0x00, 0x00, 0x0c, 0x01, 0,	  0,	0,
+					0,    0x00, 0x00, 0x00, 0xc0, 0xff, 0xff, 0xff, 0xdf,
 					0,    0,    0,	  0,	0x00, 0x00, 0x00, 0x20};
 	static const uint8_t mem64_hdr[] = {0x8a, 0x2b, 0x00, 0x00, 0x0c, 0x01};
 	static const uint8_t fixed[] = {0x86, 0x09, 0x00, 0x01, 0x00, 0x00,
 					0x00, 0xe0, 0x00, 0x00, 0x10, 0x00};
 	/* _PRT entries: slot 1 INTA -> GSI 17, slot 7 INTB -> GSI 16 (swizzled) */
-	static const uint8_t prt1[] = {0x12, 0x0b, 0x04, 0x0c, 0xff, 0xff, 0x01, 0x00,
-				       0x00, 0x00, 0x0a, 0x11};
-	static const uint8_t prt7b[] = {0x12, 0x0b, 0x04, 0x0c, 0xff, 0xff, 0x07, 0x00,
-					0x01, 0x00, 0x0a, 0x10};
+	static const uint8_t prt1[] = {0x12, 0x0b, 0x04, 0x0c, 0xff, 0xff,
+				       0x01, 0x00, 0x00, 0x00, 0x0a, 0x11};
+	static const uint8_t prt7b[] = {0x12, 0x0b, 0x04, 0x0c, 0xff, 0xff,
+					0x07, 0x00, 0x01, 0x00, 0x0a, 0x10};
 	const uint8_t *p;
 	struct tables t;
 	uint64_t v;
@@ -635,7 +663,7 @@ int main(void)
 		cmocka_unit_test(test_aml_pkglength), cmocka_unit_test(test_aml_nesting),
 		cmocka_unit_test(test_aml_overflow),  cmocka_unit_test(test_iasl_disassembles),
 		cmocka_unit_test(test_no_pci),	      cmocka_unit_test(test_mcfg),
-		cmocka_unit_test(test_dsdt_pci),
+		cmocka_unit_test(test_dsdt_pci),      cmocka_unit_test(test_dsdt_rtc),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

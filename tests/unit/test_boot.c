@@ -956,7 +956,7 @@ static void test_read_file(void **state)
 	assert_int_equal(boot_read_file(path, 100, &buf, &size, err, sizeof(err)), 0);
 	assert_int_equal(size, 5);
 	assert_memory_equal(buf, "hello", 5);
-	free(buf);
+	boot_release_file(buf, size);
 	assert_int_equal(boot_read_file(path, 4, &buf, &size, err, sizeof(err)), -1);
 	assert_null(buf);
 	assert_non_null(strstr(err, "limit"));
