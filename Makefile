@@ -16,7 +16,7 @@ CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	  -Wno-unused-parameter -fno-strict-aliasing -D_GNU_SOURCE -MMD -MP \
 	  -I. -Iarch/$(ARCH)
-LDLIBS += -lpthread
+LDLIBS += -ljson-c -lpthread
 
 ifeq ($(SANITIZE),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

@@ -123,6 +123,15 @@ int tap_set_offload(int fd, unsigned int tun_flags)
 	return ioctl(fd, TUNSETOFFLOAD, (unsigned long)tun_flags) < 0 ? -1 : 0;
 }
 
+int tap_set_queue(int fd, bool attach)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = attach ? IFF_ATTACH_QUEUE : IFF_DETACH_QUEUE;
+	return ioctl(fd, TUNSETQUEUE, &ifr) < 0 ? -1 : 0;
+}
+
 bool tap_probe_ufo(int fd)
 {
 	bool ok = tap_set_offload(fd, TUN_F_CSUM | TUN_F_UFO) == 0;

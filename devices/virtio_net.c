@@ -1,11 +1,21 @@
 // SPDX-License-Identifier: MIT
 /*
- * virtio_net.c - virtio-net with one queue pair over a TAP device.
+ * virtio-net.c - virtio-net over a TAP device, one or more queue pairs.
  *
- * The data path is one worker thread per queue pair ("ktvm-net0-q0"),
- * started at DRIVER_OK and stopped (joined) at reset.  It sleeps in epoll on
- * the TAP fd and the two queues' kick eventfds (KVM ioeventfds: a guest kick
- * never exits to userspace) and moves frames without copying them:
+ * Queue layout (virtio 1.2 5.1.2): rx0, tx0, rx1, tx1, ..., and with
+ * multiqueue the control queue last (index 2N).  Multiqueue is offered only
+ * when the configuration asks for more than one pair AND the transport
+ * carries MSI-X (NetConfig's contract): otherwise the device is exactly a
+ * single-pair device (no VIRTIO_NET_F_MQ, no control queue,
+ * max_virtqueue_pairs 0), byte for byte.
+ *
+ * The data path is one worker thread per queue pair ("ktvm-net0-q3"), each
+ * with its own TAP queue fd (IFF_MULTI_QUEUE), started when its pair becomes
+ * active and stopped (joined) when it stops being so or at reset.  A worker
+ * sleeps in epoll on its TAP queue fd and its two queues' kick eventfds (KVM
+ * ioeventfds: a guest kick never exits to userspace), signals through its
+ * queues' own MSI-X vectors, shares no lock with any other pair, and moves
+ * frames without copying them:
  *
  *  TX  pop a chain, writev its device-readable buffers (12-byte vnet header
  *      + frame, straight from guest RAM) to the TAP, push it with length 0.
@@ -20,14 +30,26 @@
  *      guest kicks the RX queue (no busy loop, and no stall when both the
  *      TAP queue and the ring are full, cf. CVE-2020-16843).
  *
+ * The control queue has a thread of its own ("ktvm-net0-ctl"), never a data
+ * path worker, so a command is always answered: Linux busy-waits for the
+ * reply.  VQ_PAIRS_SET attaches/detaches TAP queues (TUNSETQUEUE) and
+ * starts/stops pair workers; RX mode and MAC filter commands are acked (a
+ * TAP delivers everything: ktvm behaves as promiscuous, which the spec
+ * allows); GUEST_OFFLOADS_SET reprograms TUNSETOFFLOAD; anything unknown or
+ * malformed gets VIRTIO_NET_ERR, and a chain with no writable byte for the
+ * status is still returned (length 0) so the driver never spins.
+ *
  * Used-ring updates and interrupts are batched per wake-up and suppressed
  * as the driver asks (EVENT_IDX or NO_INTERRUPT); kicks are suppressed while
- * the worker is draining.  A queue the guest corrupts (virtq_pop() == -1)
+ * a worker is draining.  A queue the guest corrupts (virtq_pop() == -1)
  * puts the device into NEEDS_RESET and the worker leaves it alone until the
  * driver resets it.
  *
- * Locking: the worker never takes d->lock (reset holds it while joining the
- * worker); everything it calls on the transport is lock-free.
+ * Locking: workers and the control thread never take d->lock (reset holds
+ * it while joining them); everything they call on the transport is
+ * lock-free.  While the control thread runs, only it starts and stops pair
+ * workers; reset joins it first.  The MAC in config space (ADDR_SET) is
+ * under cfg_lock.
  */
 #include <errno.h>
 #include <string.h>
@@ -54,46 +76,75 @@
 #define RX_MAX_IOV    (UIO_MAXIOV - 1) /* one more for the overflow catcher */
 #define TX_BUDGET     256	       /* chains per wake-up before looking at other work */
 #define RX_BUDGET     256	       /* frames per wake-up */
+#define CTRL_MAX_CMD  65536	       /* readable bytes of one control command */
 
 #define F(bit) (1ULL << (bit))
 
-enum { EV_STOP, EV_TAP, EV_RX_KICK, EV_TX_KICK };
+enum { EV_STOP, EV_TAP, EV_RX_KICK, EV_TX_KICK, EV_CTRL_KICK };
 
-struct virtio_net {
-	struct virtio_dev vdev;
-	struct virtq vqs[2];
-	struct vm *vm;
-	struct virtio_pci *vp;
-	char name[16]; /* "net0" */
-	unsigned int index;
+/* One queue pair: its queues, its TAP queue fd and its worker. */
+struct net_pair {
+	struct virtio_net *n;
+	unsigned int idx;
+	struct virtq *rxq, *txq;
 	int tap_fd;
-	bool own_fd;
-	bool is_tap;
-	bool ufo; /* the TAP takes TUN_F_UFO */
-	char ifname[IFNAMSIZ];
-	struct virtio_net_config config;
+	bool attached; /* the TAP queue is attached (multi-queue TAP only) */
+	char name[24]; /* "net0", or "net0.q3" with several pairs */
 
-	/* Worker (one queue pair).  Fields below are the worker's while it runs. */
+	/* Worker.  Fields below are the worker's while it runs. */
 	pthread_t thread;
 	bool running;
 	int stop_fd, epfd;
-	bool mrg;	       /* MRG_RXBUF negotiated */
-	uint32_t rx_want;      /* gather at least this much buffer space per frame (with MRG) */
-	bool broken;	       /* a queue violation: leave the device alone until reset */
+	bool broken;	       /* a queue violation: leave the pair alone until reset */
 	bool tap_failed;       /* the TAP returned a hard error: stop polling it */
 	bool rx_wait;	       /* no RX buffers: TAP input not polled until an RX kick */
 	bool tx_wait;	       /* the TAP was full: TX waits for EPOLLOUT */
 	bool rx_more, tx_more; /* budget exhausted: come back without sleeping */
 	uint32_t tap_events;   /* what the TAP is registered for in epfd (0 = not at all) */
 
-	/* Scratch, allocated once. */
+	/* Scratch, allocated when the pair first runs. */
 	struct virtq_chain *chain;
 	struct iovec *rx_iov; /* RX_MAX_IOV + 1 */
 	uint16_t *rx_heads;   /* VIRTQ_MAX_SIZE */
 	uint32_t *rx_space;
 	uint8_t *overflow; /* RX_MAX_FRAME */
 
-	struct net_queue_stats stats[2];
+	struct net_queue_stats stats[2]; /* [VIRTIO_NET_RXQ], [VIRTIO_NET_TXQ] */
+};
+
+struct virtio_net {
+	struct virtio_dev vdev;
+	struct virtq *vqs; /* 2 * npairs (+ 1 control queue with mq) */
+	unsigned int npairs;
+	bool mq; /* VIRTIO_NET_F_MQ + CTRL_VQ offered */
+	struct net_pair *pairs;
+	struct vm *vm;
+	struct virtio_pci *vp;
+	char name[16]; /* "net0" */
+	unsigned int index;
+	bool own_fd;
+	bool is_tap;
+	bool ufo; /* the TAP takes TUN_F_UFO */
+	char ifname[IFNAMSIZ];
+	pthread_mutex_t cfg_lock; /* config.mac: config reads vs. MAC_ADDR_SET */
+	struct virtio_net_config config;
+
+	/* Set at activation, before any worker starts; read-only while they run. */
+	bool mrg;	  /* MRG_RXBUF negotiated */
+	uint32_t rx_want; /* gather at least this much buffer space per frame (with MRG) */
+
+	/* The control thread (owns the fields below while it runs). */
+	struct virtq *ctrlq; /* NULL unless CTRL_VQ was negotiated */
+	pthread_t ctl_thread;
+	bool ctl_running, ctl_broken;
+	int ctl_stop_fd, ctl_epfd;
+	struct virtq_chain *ctl_chain;
+	uint8_t *ctl_buf; /* CTRL_MAX_CMD */
+	atomic_uint active_pairs;
+	uint64_t guest_offloads; /* current VIRTIO_NET_F_GUEST_* offloads */
+	bool promisc, allmulti;
+	struct net_ctrl_stats ctl_stats;
+
 	struct virtio_net *next; /* all NICs, for virtio_net_stop_all */
 };
 
@@ -123,10 +174,14 @@ static uint64_t net_features(struct virtio_dev *d)
 		f |= F(VIRTIO_NET_F_MTU);
 	if (n->ufo)
 		f |= F(VIRTIO_NET_F_HOST_UFO) | F(VIRTIO_NET_F_GUEST_UFO);
+	/* Only with multiqueue: a single-pair device stays exactly what it was. */
+	if (n->mq)
+		f |= F(VIRTIO_NET_F_MQ) | F(VIRTIO_NET_F_CTRL_VQ) | F(VIRTIO_NET_F_CTRL_RX) |
+		     F(VIRTIO_NET_F_CTRL_MAC_ADDR) | F(VIRTIO_NET_F_CTRL_GUEST_OFFLOADS);
 	return f;
 }
 
-/* mac, status, max_virtqueue_pairs, mtu: what a single-pair device without SPEED_DUPLEX has. */
+/* mac, status, max_virtqueue_pairs, mtu: what a device without SPEED_DUPLEX has. */
 #define NET_CONFIG_SIZE (offsetof(struct virtio_net_config, mtu) + sizeof(uint16_t))
 
 static void net_config_read(struct virtio_dev *d, uint32_t off, uint8_t *data, uint32_t size)
@@ -134,8 +189,10 @@ static void net_config_read(struct virtio_dev *d, uint32_t off, uint8_t *data, u
 	struct virtio_net *n = to_net(d);
 	const uint8_t *c = (const uint8_t *)&n->config;
 
+	pthread_mutex_lock(&n->cfg_lock);
 	for (uint32_t i = 0; i < size; i++)
 		data[i] = off + i < NET_CONFIG_SIZE ? c[off + i] : 0;
+	pthread_mutex_unlock(&n->cfg_lock);
 }
 
 static void net_config_write(struct virtio_dev *d, uint32_t off, const uint8_t *data, uint32_t size)
@@ -157,59 +214,59 @@ static void drain_eventfd(int fd)
 }
 
 /* Register the TAP for exactly the events the state asks for. */
-static void tap_update_events(struct virtio_net *n)
+static void tap_update_events(struct net_pair *p)
 {
 	struct epoll_event ev = {.data.u32 = EV_TAP};
 	uint32_t want = 0;
 
-	if (!n->broken && !n->tap_failed) {
-		if (!n->rx_wait && n->vqs[VIRTIO_NET_RXQ].enabled)
+	if (!p->broken && !p->tap_failed) {
+		if (!p->rx_wait && p->rxq->enabled)
 			want |= EPOLLIN;
-		if (n->tx_wait)
+		if (p->tx_wait)
 			want |= EPOLLOUT;
 	}
-	if (want == n->tap_events)
+	if (want == p->tap_events)
 		return;
 	ev.events = want;
 	/* Deregistered rather than registered for nothing: EPOLLERR/HUP would still wake us. */
 	if (!want)
-		epoll_ctl(n->epfd, EPOLL_CTL_DEL, n->tap_fd, NULL);
-	else if (epoll_ctl(n->epfd, n->tap_events ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, n->tap_fd, &ev))
-		log_once(LOG_ERROR, "virtio-net", "%s: epoll_ctl on the TAP: %s", n->name,
+		epoll_ctl(p->epfd, EPOLL_CTL_DEL, p->tap_fd, NULL);
+	else if (epoll_ctl(p->epfd, p->tap_events ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, p->tap_fd, &ev))
+		log_once(LOG_ERROR, "virtio-net", "%s: epoll_ctl on the TAP: %s", p->name,
 			 strerror(errno));
-	n->tap_events = want;
+	p->tap_events = want;
 }
 
 /* A queue violation: NEEDS_RESET, and nothing more until the driver resets us. */
-static void net_broken(struct virtio_net *n)
+static void net_broken(struct net_pair *p)
 {
-	if (n->broken)
+	if (p->broken)
 		return;
-	n->broken = true;
-	log_warn("virtio-net", "%s: the driver corrupted a queue: device needs reset", n->name);
-	epoll_ctl(n->epfd, EPOLL_CTL_DEL, n->vqs[VIRTIO_NET_RXQ].kick_fd, NULL);
-	epoll_ctl(n->epfd, EPOLL_CTL_DEL, n->vqs[VIRTIO_NET_TXQ].kick_fd, NULL);
-	tap_update_events(n);
-	virtio_set_needs_reset(&n->vdev);
+	p->broken = true;
+	log_warn("virtio-net", "%s: the driver corrupted a queue: device needs reset", p->name);
+	epoll_ctl(p->epfd, EPOLL_CTL_DEL, p->rxq->kick_fd, NULL);
+	epoll_ctl(p->epfd, EPOLL_CTL_DEL, p->txq->kick_fd, NULL);
+	tap_update_events(p);
+	virtio_set_needs_reset(&p->n->vdev);
 }
 
-static void tap_hard_error(struct virtio_net *n, const char *op, int err)
+static void tap_hard_error(struct net_pair *p, const char *op, int err)
 {
-	log_err("virtio-net", "%s: %s on the TAP: %s; the link is dead", n->name, op,
+	log_err("virtio-net", "%s: %s on the TAP: %s; the link is dead", p->name, op,
 		strerror(err));
-	n->tap_failed = true;
+	p->tap_failed = true;
 	/* TX drains (dropping) instead of waiting for an EPOLLOUT that never comes. */
-	n->tx_wait = false;
-	n->tx_more = true;
-	tap_update_events(n);
+	p->tx_wait = false;
+	p->tx_more = true;
+	tap_update_events(p);
 }
 
-static void notify(struct virtio_net *n, struct virtq *q, struct net_queue_stats *st)
+static void notify(struct net_pair *p, struct virtq *q, struct net_queue_stats *st)
 {
 	virtq_flush(q);
 	if (virtq_should_interrupt(q)) {
 		st->interrupts++;
-		n->vdev.t->notify_queue(&n->vdev, q);
+		p->n->vdev.t->notify_queue(&p->n->vdev, q);
 	}
 }
 
@@ -217,15 +274,15 @@ static void notify(struct virtio_net *n, struct virtq *q, struct net_queue_stats
 /* TX: guest -> TAP                                                    */
 /* ------------------------------------------------------------------ */
 
-static void process_tx(struct virtio_net *n)
+static void process_tx(struct net_pair *p)
 {
-	struct virtq *q = &n->vqs[VIRTIO_NET_TXQ];
-	struct net_queue_stats *st = &n->stats[VIRTIO_NET_TXQ];
-	struct virtq_chain *c = n->chain;
+	struct virtq *q = p->txq;
+	struct net_queue_stats *st = &p->stats[VIRTIO_NET_TXQ];
+	struct virtq_chain *c = p->chain;
 	unsigned int done = 0, pushed = 0;
 
-	n->tx_more = false;
-	if (!q->enabled || n->broken || n->tx_wait)
+	p->tx_more = false;
+	if (!q->enabled || p->broken || p->tx_wait)
 		return;
 	virtq_disable_kicks(q);
 	for (;;) {
@@ -234,7 +291,7 @@ static void process_tx(struct virtio_net *n)
 			ssize_t w;
 
 			if (r < 0) {
-				net_broken(n);
+				net_broken(p);
 				goto out;
 			}
 			if (r == 0)
@@ -244,36 +301,36 @@ static void process_tx(struct virtio_net *n)
 				st->drop_short++;
 				log_once(LOG_WARN, "virtio-net",
 					 "%s: TX chain of %u bytes, shorter than the header",
-					 n->name, c->out_bytes);
+					 p->name, c->out_bytes);
 				virtq_push(q, c->head, 0);
 				pushed++;
 				continue;
 			}
-			if (n->tap_failed) {
+			if (p->tap_failed) {
 				st->drop_error++;
 				virtq_push(q, c->head, 0);
 				pushed++;
 				continue;
 			}
 			do {
-				w = writev(n->tap_fd, c->iov, c->n_out);
+				w = writev(p->tap_fd, c->iov, c->n_out);
 			} while (w < 0 && errno == EINTR);
 			if (w < 0 &&
 			    (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
 				/* The TAP is full: keep the chain for when it drains. */
 				virtq_unpop(q, 1);
 				st->eagain++;
-				n->tx_wait = true;
-				tap_update_events(n);
+				p->tx_wait = true;
+				tap_update_events(p);
 				goto out;
 			}
 			if (w < 0) {
 				st->drop_error++;
 				log_once(LOG_WARN, "virtio-net",
-					 "%s: TAP refused a %u-byte frame: %s", n->name,
+					 "%s: TAP refused a %u-byte frame: %s", p->name,
 					 c->out_bytes - HDR_LEN, strerror(errno));
 				if (errno == EBADFD || errno == EIO || errno == EBADF)
-					tap_hard_error(n, "write", errno);
+					tap_hard_error(p, "write", errno);
 			} else {
 				st->packets++;
 				st->bytes += c->out_bytes - HDR_LEN;
@@ -282,7 +339,7 @@ static void process_tx(struct virtio_net *n)
 			pushed++;
 		}
 		if (done >= TX_BUDGET) {
-			n->tx_more = true; /* kicks stay off: we come back without being asked */
+			p->tx_more = true; /* kicks stay off: we come back without being asked */
 			break;
 		}
 		/* Sleep with kicks on, unless the driver queued more in between. */
@@ -292,7 +349,7 @@ static void process_tx(struct virtio_net *n)
 	}
 out:
 	if (pushed)
-		notify(n, q, st);
+		notify(p, q, st);
 }
 
 /* ------------------------------------------------------------------ */
@@ -323,18 +380,18 @@ static void iov_write_at(const struct iovec *iov, unsigned int niov, size_t off,
 
 /*
  * Gather RX buffers for one frame.  Returns the number of chains taken
- * (their heads, space and writable iovecs in n->rx_*), 0 if the ring is
+ * (their heads, space and writable iovecs in p->rx_*), 0 if the ring is
  * empty, -1 on a queue violation.
  */
-static int rx_gather(struct virtio_net *n, struct virtq *q, unsigned int *niov_out,
+static int rx_gather(struct net_pair *p, struct virtq *q, unsigned int *niov_out,
 		     uint64_t *space_out, unsigned int *pushed)
 {
-	struct net_queue_stats *st = &n->stats[VIRTIO_NET_RXQ];
-	struct virtq_chain *c = n->chain;
+	struct net_queue_stats *st = &p->stats[VIRTIO_NET_RXQ];
+	struct virtq_chain *c = p->chain;
 	unsigned int nch = 0, niov = 0;
 	uint64_t space = 0;
 
-	while (nch < VIRTQ_MAX_SIZE && (nch == 0 || (n->mrg && space < n->rx_want))) {
+	while (nch < VIRTQ_MAX_SIZE && (nch == 0 || (p->n->mrg && space < p->n->rx_want))) {
 		int r = virtq_pop(q, c);
 
 		if (r < 0)
@@ -349,7 +406,7 @@ static int rx_gather(struct virtio_net *n, struct virtq *q, unsigned int *niov_o
 			}
 			st->drop_short++;
 			log_once(LOG_WARN, "virtio-net",
-				 "%s: unusable RX buffer (%u bytes in %u pieces)", n->name,
+				 "%s: unusable RX buffer (%u bytes in %u pieces)", p->name,
 				 c->in_bytes, c->n_in);
 			virtq_push(q, c->head, 0);
 			(*pushed)++;
@@ -359,10 +416,10 @@ static int rx_gather(struct virtio_net *n, struct virtq *q, unsigned int *niov_o
 			virtq_unpop(q, 1);
 			break;
 		}
-		memcpy(&n->rx_iov[niov], &c->iov[c->n_out], c->n_in * sizeof(struct iovec));
+		memcpy(&p->rx_iov[niov], &c->iov[c->n_out], c->n_in * sizeof(struct iovec));
 		niov += c->n_in;
-		n->rx_heads[nch] = c->head;
-		n->rx_space[nch] = c->in_bytes;
+		p->rx_heads[nch] = c->head;
+		p->rx_space[nch] = c->in_bytes;
 		space += c->in_bytes;
 		nch++;
 	}
@@ -371,24 +428,24 @@ static int rx_gather(struct virtio_net *n, struct virtq *q, unsigned int *niov_o
 	return (int)nch;
 }
 
-static void process_rx(struct virtio_net *n)
+static void process_rx(struct net_pair *p)
 {
-	struct virtq *q = &n->vqs[VIRTIO_NET_RXQ];
-	struct net_queue_stats *st = &n->stats[VIRTIO_NET_RXQ];
+	struct virtq *q = p->rxq;
+	struct net_queue_stats *st = &p->stats[VIRTIO_NET_RXQ];
 	unsigned int frames = 0, pushed = 0;
 
-	n->rx_more = false;
-	if (!q->enabled || n->broken || n->rx_wait || n->tap_failed)
+	p->rx_more = false;
+	if (!q->enabled || p->broken || p->rx_wait || p->tap_failed)
 		return;
 	virtq_disable_kicks(q);
 	while (frames < RX_BUDGET) {
 		unsigned int niov, k;
 		uint64_t space, left;
 		ssize_t r;
-		int nch = rx_gather(n, q, &niov, &space, &pushed);
+		int nch = rx_gather(p, q, &niov, &space, &pushed);
 
 		if (nch < 0) {
-			net_broken(n);
+			net_broken(p);
 			break;
 		}
 		if (nch == 0) {
@@ -398,14 +455,14 @@ static void process_rx(struct virtio_net *n)
 				continue;
 			}
 			st->no_buffers++;
-			n->rx_wait = true;
-			tap_update_events(n);
+			p->rx_wait = true;
+			tap_update_events(p);
 			break;
 		}
-		n->rx_iov[niov].iov_base = n->overflow;
-		n->rx_iov[niov].iov_len = RX_MAX_FRAME;
+		p->rx_iov[niov].iov_base = p->overflow;
+		p->rx_iov[niov].iov_len = RX_MAX_FRAME;
 		do {
-			r = readv(n->tap_fd, n->rx_iov, (int)niov + 1);
+			r = readv(p->tap_fd, p->rx_iov, (int)niov + 1);
 		} while (r < 0 && errno == EINTR);
 		if (r <= 0) {
 			virtq_unpop(q, (uint16_t)nch);
@@ -413,7 +470,7 @@ static void process_rx(struct virtio_net *n)
 				st->eagain++;
 			} else {
 				st->drop_error++;
-				tap_hard_error(n, "read", r < 0 ? errno : EPIPE);
+				tap_hard_error(p, "read", r < 0 ? errno : EPIPE);
 			}
 			break;
 		}
@@ -424,7 +481,7 @@ static void process_rx(struct virtio_net *n)
 			log_once(
 				LOG_WARN, "virtio-net",
 				"%s: a %zd-byte frame did not fit the %llu bytes of RX buffers offered: dropped",
-				n->name, r, (unsigned long long)space);
+				p->name, r, (unsigned long long)space);
 			virtq_unpop(q, (uint16_t)nch);
 			continue;
 		}
@@ -435,15 +492,15 @@ static void process_rx(struct virtio_net *n)
 		}
 		left = (uint64_t)r;
 		for (k = 0; left; k++) {
-			uint32_t len = left < n->rx_space[k] ? (uint32_t)left : n->rx_space[k];
+			uint32_t len = left < p->rx_space[k] ? (uint32_t)left : p->rx_space[k];
 
-			virtq_push(q, n->rx_heads[k], len);
+			virtq_push(q, p->rx_heads[k], len);
 			left -= len;
 		}
 		uint16_t nb = (uint16_t)k; /* little-endian guest-visible field */
 		uint8_t nb_le[2] = {(uint8_t)nb, (uint8_t)(nb >> 8)};
 
-		iov_write_at(n->rx_iov, niov, offsetof(struct virtio_net_hdr_v1, num_buffers),
+		iov_write_at(p->rx_iov, niov, offsetof(struct virtio_net_hdr_v1, num_buffers),
 			     nb_le, sizeof(nb_le));
 		if ((unsigned int)nch > k)
 			virtq_unpop(q, (uint16_t)(nch - (int)k));
@@ -452,9 +509,9 @@ static void process_rx(struct virtio_net *n)
 		st->bytes += (uint64_t)r - HDR_LEN;
 	}
 	if (frames >= RX_BUDGET)
-		n->rx_more = true;
+		p->rx_more = true;
 	if (pushed)
-		notify(n, q, st);
+		notify(p, q, st);
 }
 
 /* ------------------------------------------------------------------ */
@@ -463,20 +520,20 @@ static void process_rx(struct virtio_net *n)
 
 static void *net_worker(void *opaque)
 {
-	struct virtio_net *n = opaque;
+	struct net_pair *p = opaque;
 	struct epoll_event evs[8];
 
 	/* Kicks that arrived before DRIVER_OK are still counted in the eventfds. */
-	process_tx(n);
-	process_rx(n);
+	process_tx(p);
+	process_rx(p);
 	for (;;) {
-		bool do_tx = n->tx_more, do_rx = n->rx_more;
-		int k = epoll_wait(n->epfd, evs, ARRAY_SIZE(evs), do_tx || do_rx ? 0 : -1);
+		bool do_tx = p->tx_more, do_rx = p->rx_more;
+		int k = epoll_wait(p->epfd, evs, ARRAY_SIZE(evs), do_tx || do_rx ? 0 : -1);
 
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0) {
-			log_err("virtio-net", "%s: epoll_wait: %s", n->name, strerror(errno));
+			log_err("virtio-net", "%s: epoll_wait: %s", p->name, strerror(errno));
 			break;
 		}
 		for (int i = 0; i < k; i++) {
@@ -484,40 +541,40 @@ static void *net_worker(void *opaque)
 			case EV_STOP:
 				return NULL;
 			case EV_TX_KICK:
-				drain_eventfd(n->vqs[VIRTIO_NET_TXQ].kick_fd);
-				n->stats[VIRTIO_NET_TXQ].kicks++;
+				drain_eventfd(p->txq->kick_fd);
+				p->stats[VIRTIO_NET_TXQ].kicks++;
 				do_tx = true;
 				break;
 			case EV_RX_KICK:
-				drain_eventfd(n->vqs[VIRTIO_NET_RXQ].kick_fd);
-				n->stats[VIRTIO_NET_RXQ].kicks++;
-				if (n->rx_wait) {
-					n->rx_wait = false;
-					tap_update_events(n);
+				drain_eventfd(p->rxq->kick_fd);
+				p->stats[VIRTIO_NET_RXQ].kicks++;
+				if (p->rx_wait) {
+					p->rx_wait = false;
+					tap_update_events(p);
 				}
 				do_rx = true;
 				break;
 			case EV_TAP:
-				if ((evs[i].events & EPOLLOUT) && n->tx_wait) {
-					n->tx_wait = false;
-					tap_update_events(n);
+				if ((evs[i].events & EPOLLOUT) && p->tx_wait) {
+					p->tx_wait = false;
+					tap_update_events(p);
 					do_tx = true;
 				}
 				if (evs[i].events & EPOLLIN)
 					do_rx = true;
 				/* Reported even when not asked for: must not spin on it. */
 				if ((evs[i].events & (EPOLLERR | EPOLLHUP)) &&
-				    !(evs[i].events & EPOLLIN) && !n->tap_failed)
-					tap_hard_error(n, "poll", EIO);
+				    !(evs[i].events & EPOLLIN) && !p->tap_failed)
+					tap_hard_error(p, "poll", EIO);
 				break;
 			}
 		}
-		if (n->broken)
+		if (p->broken)
 			continue;
 		if (do_tx)
-			process_tx(n);
+			process_tx(p);
 		if (do_rx)
-			process_rx(n);
+			process_rx(p);
 	}
 	return NULL;
 }
@@ -548,6 +605,10 @@ static unsigned int offload_flags(uint64_t f)
 	return t;
 }
 
+#define GUEST_OFFLOAD_BITS                                                                      \
+	(F(VIRTIO_NET_F_GUEST_CSUM) | F(VIRTIO_NET_F_GUEST_TSO4) | F(VIRTIO_NET_F_GUEST_TSO6) | \
+	 F(VIRTIO_NET_F_GUEST_ECN) | F(VIRTIO_NET_F_GUEST_UFO))
+
 /*
  * The largest frame (with header) the TAP can hand us: 64 KiB with guest GSO,
  * else one frame of the interface's MTU (+ Ethernet header and VLAN tag).
@@ -576,73 +637,463 @@ static uint32_t rx_frame_max(struct virtio_net *n, unsigned int offloads)
 	return mtu + HDR_LEN + 14 + 4 > RX_MAX_FRAME ? RX_MAX_FRAME : mtu + HDR_LEN + 14 + 4;
 }
 
+/* ------------------------------------------------------------------ */
+/* Pair workers and TAP queues                                         */
+/* ------------------------------------------------------------------ */
+
+/* Attach or detach a pair's TAP queue (multi-queue TAPs only). 0 or -1. */
+static int pair_attach(struct net_pair *p, bool attach)
+{
+	struct virtio_net *n = p->n;
+
+	if (!n->is_tap || n->npairs < 2 || p->attached == attach)
+		return 0;
+	if (tap_set_queue(p->tap_fd, attach)) {
+		log_warn("virtio-net", "%s: TUNSETQUEUE %s: %s", p->name,
+			 attach ? "attach" : "detach", strerror(errno));
+		return -1;
+	}
+	p->attached = attach;
+	return 0;
+}
+
+static int pair_alloc_scratch(struct net_pair *p)
+{
+	if (p->chain)
+		return 0;
+	p->chain = malloc(sizeof(*p->chain));
+	p->rx_iov = calloc(RX_MAX_IOV + 1, sizeof(*p->rx_iov));
+	p->rx_heads = calloc(VIRTQ_MAX_SIZE, sizeof(*p->rx_heads));
+	p->rx_space = calloc(VIRTQ_MAX_SIZE, sizeof(*p->rx_space));
+	p->overflow = malloc(RX_MAX_FRAME);
+	if (p->chain && p->rx_iov && p->rx_heads && p->rx_space && p->overflow)
+		return 0;
+	free(p->chain);
+	free(p->rx_iov);
+	free(p->rx_heads);
+	free(p->rx_space);
+	free(p->overflow);
+	p->chain = NULL;
+	p->rx_iov = NULL;
+	p->rx_heads = NULL;
+	p->rx_space = NULL;
+	p->overflow = NULL;
+	return -1;
+}
+
+static void pair_free_scratch(struct net_pair *p)
+{
+	free(p->chain);
+	free(p->rx_iov);
+	free(p->rx_heads);
+	free(p->rx_space);
+	free(p->overflow);
+}
+
+static int pair_start(struct net_pair *p)
+{
+	struct virtio_net *n = p->n;
+	char tname[16];
+
+	if (p->running)
+		return 0;
+	p->broken = p->tap_failed = false;
+	p->rx_wait = p->tx_wait = false;
+	p->rx_more = p->tx_more = false;
+	p->tap_events = 0;
+	if (pair_alloc_scratch(p)) {
+		log_err("virtio-net", "%s: out of memory", p->name);
+		return -1;
+	}
+	p->epfd = epoll_create1(EPOLL_CLOEXEC);
+	p->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (p->epfd < 0 || p->stop_fd < 0 || epoll_add(p->epfd, p->stop_fd, EV_STOP) ||
+	    (p->rxq->enabled && epoll_add(p->epfd, p->rxq->kick_fd, EV_RX_KICK)) ||
+	    (p->txq->enabled && epoll_add(p->epfd, p->txq->kick_fd, EV_TX_KICK))) {
+		log_err("virtio-net", "%s: worker setup: %s", p->name, strerror(errno));
+		goto fail;
+	}
+	tap_update_events(p);
+	if (pthread_create(&p->thread, NULL, net_worker, p)) {
+		log_err("virtio-net", "%s: cannot start the worker thread", p->name);
+		goto fail;
+	}
+	snprintf(tname, sizeof(tname), "ktvm-net%u-q%u", n->index % 100, p->idx % 1000);
+	pthread_setname_np(p->thread, tname);
+	p->running = true;
+	return 0;
+fail:
+	if (p->epfd >= 0)
+		close(p->epfd);
+	if (p->stop_fd >= 0)
+		close(p->stop_fd);
+	p->epfd = p->stop_fd = -1;
+	return -1;
+}
+
+static void stop_thread(pthread_t thread, int stop_fd, const char *name)
+{
+	uint64_t one = 1;
+
+	if (write(stop_fd, &one, sizeof(one)) < 0)
+		log_err("virtio-net", "%s: cannot stop a thread: %s", name, strerror(errno));
+	pthread_join(thread, NULL);
+}
+
+static void pair_stop(struct net_pair *p)
+{
+	if (!p->running)
+		return;
+	stop_thread(p->thread, p->stop_fd, p->name);
+	p->running = false;
+	close(p->epfd);
+	close(p->stop_fd);
+	p->epfd = p->stop_fd = -1;
+}
+
+/*
+ * Make exactly pairs [0, want) active: stop the workers of the pairs that
+ * go and detach their TAP queues, attach and start the ones that come.
+ * Control thread or activation only.  0, or -1 (then as many as could be).
+ */
+static int set_active_pairs(struct virtio_net *n, unsigned int want)
+{
+	unsigned int cur = atomic_load(&n->active_pairs);
+
+	for (unsigned int i = want; i < cur; i++) {
+		pair_stop(&n->pairs[i]);
+		pair_attach(&n->pairs[i], false);
+	}
+	for (unsigned int i = cur; i < want; i++) {
+		if (pair_attach(&n->pairs[i], true) || pair_start(&n->pairs[i])) {
+			pair_attach(&n->pairs[i], false);
+			atomic_store(&n->active_pairs, i);
+			return -1;
+		}
+	}
+	atomic_store(&n->active_pairs, want);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The control queue                                                   */
+/* ------------------------------------------------------------------ */
+
+static uint32_t get_le32(const uint8_t *b)
+{
+	return b[0] | b[1] << 8 | b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+/* VIRTIO_NET_CTRL_MAC_TABLE_SET: two tables, each a le32 count and that many MACs. */
+static bool mac_tables_valid(const uint8_t *d, size_t len)
+{
+	for (int t = 0; t < 2; t++) {
+		uint64_t entries;
+
+		if (len < 4)
+			return false;
+		entries = get_le32(d);
+		d += 4;
+		len -= 4;
+		if (entries * 6 > len)
+			return false;
+		d += entries * 6;
+		len -= entries * 6;
+	}
+	return len == 0;
+}
+
+/* One command: VIRTIO_NET_OK or VIRTIO_NET_ERR. */
+static uint8_t ctrl_command(struct virtio_net *n, uint8_t cls, uint8_t cmd, const uint8_t *d,
+			    size_t len)
+{
+	uint64_t f = n->vdev.driver_features;
+
+	switch (cls) {
+	case VIRTIO_NET_CTRL_RX:
+		if (!(f & F(VIRTIO_NET_F_CTRL_RX)) || len != 1)
+			return VIRTIO_NET_ERR;
+		/* A TAP delivers every frame: promiscuous either way, which the spec allows. */
+		if (cmd == VIRTIO_NET_CTRL_RX_PROMISC)
+			n->promisc = d[0];
+		else if (cmd == VIRTIO_NET_CTRL_RX_ALLMULTI)
+			n->allmulti = d[0];
+		else
+			return VIRTIO_NET_ERR; /* ALLUNI..NOBCAST need CTRL_RX_EXTRA */
+		return VIRTIO_NET_OK;
+	case VIRTIO_NET_CTRL_MAC:
+		if (cmd == VIRTIO_NET_CTRL_MAC_TABLE_SET) {
+			if (!(f & F(VIRTIO_NET_F_CTRL_RX)) || !mac_tables_valid(d, len))
+				return VIRTIO_NET_ERR;
+			return VIRTIO_NET_OK; /* no filtering: the table is accepted as is */
+		}
+		if (cmd == VIRTIO_NET_CTRL_MAC_ADDR_SET) {
+			if (!(f & F(VIRTIO_NET_F_CTRL_MAC_ADDR)) || len != 6 || (d[0] & 1))
+				return VIRTIO_NET_ERR;
+			pthread_mutex_lock(&n->cfg_lock);
+			memcpy(n->config.mac, d, 6);
+			pthread_mutex_unlock(&n->cfg_lock);
+			return VIRTIO_NET_OK;
+		}
+		return VIRTIO_NET_ERR;
+	case VIRTIO_NET_CTRL_ANNOUNCE:
+		/* ktvm never asks for an announcement (no migration): an ack is a no-op. */
+		return cmd == VIRTIO_NET_CTRL_ANNOUNCE_ACK && len == 0 ? VIRTIO_NET_OK
+								       : VIRTIO_NET_ERR;
+	case VIRTIO_NET_CTRL_MQ: {
+		unsigned int want;
+
+		if (cmd != VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET || !(f & F(VIRTIO_NET_F_MQ)) || len != 2)
+			return VIRTIO_NET_ERR;
+		want = d[0] | d[1] << 8;
+		if (want < VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MIN || want > n->npairs) {
+			log_once(LOG_WARN, "virtio-net",
+				 "%s: the driver asked for %u queue pairs of %u: refused", n->name,
+				 want, n->npairs);
+			return VIRTIO_NET_ERR;
+		}
+		if (set_active_pairs(n, want))
+			return VIRTIO_NET_ERR;
+		n->ctl_stats.pairs_set++;
+		log_info("virtio-net", "%s: %u of %u queue pairs active", n->name, want, n->npairs);
+		return VIRTIO_NET_OK;
+	}
+	case VIRTIO_NET_CTRL_GUEST_OFFLOADS: {
+		uint64_t want = 0;
+
+		if (cmd != VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET ||
+		    !(f & F(VIRTIO_NET_F_CTRL_GUEST_OFFLOADS)) || len != 8)
+			return VIRTIO_NET_ERR;
+		for (int i = 7; i >= 0; i--)
+			want = want << 8 | d[i];
+		/* Only offloads negotiated at feature time may be turned (back) on. */
+		if (want & ~(f & GUEST_OFFLOAD_BITS))
+			return VIRTIO_NET_ERR;
+		if (n->is_tap && tap_set_offload(n->pairs[0].tap_fd, offload_flags(want))) {
+			log_warn("virtio-net", "%s: TUNSETOFFLOAD 0x%x: %s", n->name,
+				 offload_flags(want), strerror(errno));
+			return VIRTIO_NET_ERR;
+		}
+		n->guest_offloads = want;
+		return VIRTIO_NET_OK;
+	}
+	default:
+		return VIRTIO_NET_ERR;
+	}
+}
+
+/* The first device-writable byte of a chain, or NULL. */
+static uint8_t *status_byte(struct virtq_chain *c)
+{
+	for (unsigned int i = c->n_out; i < (unsigned int)c->n_out + c->n_in; i++)
+		if (c->iov[i].iov_len)
+			return c->iov[i].iov_base;
+	return NULL;
+}
+
+/* Answer one command chain; returns the used length (1, or 0 with no status byte). */
+static uint32_t ctrl_one(struct virtio_net *n, struct virtq_chain *c)
+{
+	uint8_t *status = status_byte(c);
+	uint8_t ack = VIRTIO_NET_ERR;
+	size_t len = 0;
+
+	if (c->out_bytes < sizeof(struct virtio_net_ctrl_hdr)) {
+		n->ctl_stats.malformed++;
+		log_once(LOG_WARN, "virtio-net", "%s: control command of %u bytes: no header",
+			 n->name, c->out_bytes);
+	} else if (c->out_bytes > CTRL_MAX_CMD) {
+		n->ctl_stats.malformed++;
+		log_once(LOG_WARN, "virtio-net", "%s: control command of %u bytes: too long",
+			 n->name, c->out_bytes);
+	} else {
+		/* Gather: the header and data may be split across descriptors any way. */
+		for (unsigned int i = 0; i < c->n_out; i++) {
+			if (!c->iov[i].iov_len)
+				continue;
+			memcpy(n->ctl_buf + len, c->iov[i].iov_base, c->iov[i].iov_len);
+			len += c->iov[i].iov_len;
+		}
+		if (status)
+			ack = ctrl_command(n, n->ctl_buf[0], n->ctl_buf[1], n->ctl_buf + 2,
+					   len - 2);
+	}
+	if (!status) {
+		n->ctl_stats.no_status++;
+		log_once(LOG_WARN, "virtio-net",
+			 "%s: control command without a writable status byte: returned unanswered",
+			 n->name);
+		return 0;
+	}
+	*status = ack;
+	if (ack == VIRTIO_NET_OK)
+		n->ctl_stats.ok++;
+	else
+		n->ctl_stats.err++;
+	return 1;
+}
+
+static void process_ctrl(struct virtio_net *n)
+{
+	struct virtq *q = n->ctrlq;
+	unsigned int pushed = 0;
+
+	if (!q || !q->enabled || n->ctl_broken)
+		return;
+	virtq_disable_kicks(q);
+	for (;;) {
+		int r = virtq_pop(q, n->ctl_chain);
+
+		if (r < 0) {
+			n->ctl_broken = true;
+			log_warn("virtio-net", "%s: the driver corrupted the control queue",
+				 n->name);
+			epoll_ctl(n->ctl_epfd, EPOLL_CTL_DEL, q->kick_fd, NULL);
+			virtio_set_needs_reset(&n->vdev);
+			break;
+		}
+		if (r == 0) {
+			if (!virtq_enable_kicks(q))
+				break;
+			virtq_disable_kicks(q);
+			continue;
+		}
+		virtq_push(q, n->ctl_chain->head, ctrl_one(n, n->ctl_chain));
+		/* Publish each answer at once: the driver is spinning on it. */
+		virtq_flush(q);
+		pushed++;
+	}
+	if (pushed && virtq_should_interrupt(q))
+		n->vdev.t->notify_queue(&n->vdev, q);
+}
+
+static void *ctl_worker(void *opaque)
+{
+	struct virtio_net *n = opaque;
+	struct epoll_event evs[2];
+
+	process_ctrl(n);
+	for (;;) {
+		int k = epoll_wait(n->ctl_epfd, evs, ARRAY_SIZE(evs), -1);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			log_err("virtio-net", "%s: epoll_wait: %s", n->name, strerror(errno));
+			break;
+		}
+		for (int i = 0; i < k; i++) {
+			if (evs[i].data.u32 == EV_STOP)
+				return NULL;
+			drain_eventfd(n->ctrlq->kick_fd);
+		}
+		process_ctrl(n);
+	}
+	return NULL;
+}
+
+static int ctl_start(struct virtio_net *n)
+{
+	char tname[16];
+
+	n->ctl_broken = false;
+	n->ctl_epfd = epoll_create1(EPOLL_CLOEXEC);
+	n->ctl_stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (n->ctl_epfd < 0 || n->ctl_stop_fd < 0 ||
+	    epoll_add(n->ctl_epfd, n->ctl_stop_fd, EV_STOP) ||
+	    epoll_add(n->ctl_epfd, n->ctrlq->kick_fd, EV_CTRL_KICK) ||
+	    pthread_create(&n->ctl_thread, NULL, ctl_worker, n)) {
+		log_err("virtio-net", "%s: cannot start the control thread: %s", n->name,
+			strerror(errno));
+		if (n->ctl_epfd >= 0)
+			close(n->ctl_epfd);
+		if (n->ctl_stop_fd >= 0)
+			close(n->ctl_stop_fd);
+		n->ctl_epfd = n->ctl_stop_fd = -1;
+		return -1;
+	}
+	snprintf(tname, sizeof(tname), "ktvm-net%u-ctl", n->index % 100);
+	pthread_setname_np(n->ctl_thread, tname);
+	n->ctl_running = true;
+	return 0;
+}
+
+static void ctl_stop(struct virtio_net *n)
+{
+	if (!n->ctl_running)
+		return;
+	stop_thread(n->ctl_thread, n->ctl_stop_fd, n->name);
+	n->ctl_running = false;
+	close(n->ctl_epfd);
+	close(n->ctl_stop_fd);
+	n->ctl_epfd = n->ctl_stop_fd = -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Activation and reset                                                */
+/* ------------------------------------------------------------------ */
+
+static void net_reset(struct virtio_dev *d);
+
 /* DRIVER_OK, under d->lock. */
 static int net_activate(struct virtio_dev *d)
 {
 	struct virtio_net *n = to_net(d);
 	uint64_t f = d->driver_features;
 	unsigned int off = offload_flags(f);
-	char tname[16];
 
-	if (n->running)
+	if (n->pairs[0].running)
 		return 0;
-	if (n->is_tap && tap_set_offload(n->tap_fd, off))
+	if (n->is_tap && tap_set_offload(n->pairs[0].tap_fd, off))
 		/* Not fatal: the guest then simply gets fully checksummed, unsegmented frames. */
 		log_warn("virtio-net", "%s: TUNSETOFFLOAD 0x%x: %s", n->name, off, strerror(errno));
+	n->guest_offloads = f & GUEST_OFFLOAD_BITS;
 	n->mrg = f & F(VIRTIO_NET_F_MRG_RXBUF);
+	/* An upper bound for any later GUEST_OFFLOADS_SET (a subset of these). */
 	n->rx_want = rx_frame_max(n, off);
-	n->broken = n->tap_failed = false;
-	n->rx_wait = n->tx_wait = false;
-	n->rx_more = n->tx_more = false;
-	n->tap_events = 0;
+	n->promisc = n->allmulti = false;
 
-	n->epfd = epoll_create1(EPOLL_CLOEXEC);
-	n->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (n->epfd < 0 || n->stop_fd < 0 || epoll_add(n->epfd, n->stop_fd, EV_STOP) ||
-	    (n->vqs[VIRTIO_NET_RXQ].enabled &&
-	     epoll_add(n->epfd, n->vqs[VIRTIO_NET_RXQ].kick_fd, EV_RX_KICK)) ||
-	    (n->vqs[VIRTIO_NET_TXQ].enabled &&
-	     epoll_add(n->epfd, n->vqs[VIRTIO_NET_TXQ].kick_fd, EV_TX_KICK))) {
-		log_err("virtio-net", "%s: worker setup: %s", n->name, strerror(errno));
-		goto fail;
+	/* Only pair 0 until the driver says otherwise (virtio 1.2 5.1.6.5.5). */
+	for (unsigned int i = 1; i < n->npairs; i++)
+		pair_attach(&n->pairs[i], false);
+	if (pair_attach(&n->pairs[0], true) || pair_start(&n->pairs[0]))
+		return -1;
+	atomic_store(&n->active_pairs, 1);
+
+	/* The control queue is 2N with MQ negotiated, 2 without (5.1.2). */
+	n->ctrlq = NULL;
+	if (n->mq && (f & F(VIRTIO_NET_F_CTRL_VQ))) {
+		struct virtq *q = &n->vqs[(f & F(VIRTIO_NET_F_MQ)) ? 2 * n->npairs : 2];
+
+		if (q->enabled) {
+			n->ctrlq = q;
+			if (ctl_start(n)) {
+				net_reset(d);
+				return -1;
+			}
+		}
 	}
-	tap_update_events(n);
-	if (pthread_create(&n->thread, NULL, net_worker, n)) {
-		log_err("virtio-net", "%s: cannot start the worker thread", n->name);
-		goto fail;
-	}
-	snprintf(tname, sizeof(tname), "ktvm-net%u-q0", n->index % 1000);
-	pthread_setname_np(n->thread, tname);
-	n->running = true;
-	log_info("virtio-net", "%s: up (features 0x%llx, offloads 0x%x%s)", n->name,
-		 (unsigned long long)f, off, n->mrg ? ", mergeable RX buffers" : "");
+	log_info("virtio-net", "%s: up (features 0x%llx, offloads 0x%x%s, %u queue pair%s%s)",
+		 n->name, (unsigned long long)f, off, n->mrg ? ", mergeable RX buffers" : "",
+		 n->npairs, n->npairs == 1 ? "" : "s", n->ctrlq ? ", control queue" : "");
 	return 0;
-fail:
-	if (n->epfd >= 0)
-		close(n->epfd);
-	if (n->stop_fd >= 0)
-		close(n->stop_fd);
-	n->epfd = n->stop_fd = -1;
-	return -1;
 }
 
-/* Reset (status 0, FAILED) or teardown: stop and join the worker; the TAP stays open. */
+/* Reset (status 0, FAILED) or teardown: stop and join every thread; the TAP stays open. */
 static void net_reset(struct virtio_dev *d)
 {
 	struct virtio_net *n = to_net(d);
-	uint64_t one = 1;
+	bool was = false;
 
-	if (!n->running)
-		return;
-	if (write(n->stop_fd, &one, sizeof(one)) < 0)
-		log_err("virtio-net", "%s: cannot stop the worker: %s", n->name, strerror(errno));
-	pthread_join(n->thread, NULL);
-	n->running = false;
-	close(n->epfd);
-	close(n->stop_fd);
-	n->epfd = n->stop_fd = -1;
-	if (n->is_tap)
-		tap_set_offload(n->tap_fd, 0);
+	ctl_stop(n);
+	n->ctrlq = NULL;
+	for (unsigned int i = 0; i < n->npairs; i++) {
+		was |= n->pairs[i].running;
+		pair_stop(&n->pairs[i]);
+	}
+	atomic_store(&n->active_pairs, 0);
+	if (was && n->is_tap)
+		tap_set_offload(n->pairs[0].tap_fd, 0);
 }
 
 static const struct virtio_dev_ops net_ops = {
@@ -658,52 +1109,102 @@ static const struct virtio_dev_ops net_ops = {
 /* Construction                                                        */
 /* ------------------------------------------------------------------ */
 
-struct virtio_net *virtio_net_new(struct vm *vm, const struct net_config *cfg, unsigned int index,
-				  int fd, bool fd_is_tap)
+unsigned int virtio_net_pairs_for(const struct net_config *cfg, bool transport_msix)
 {
-	struct virtio_net *n = calloc(1, sizeof(*n));
+	return cfg->queue_pairs > 1 && transport_msix ? cfg->queue_pairs : 1;
+}
 
+static void net_free(struct virtio_net *n)
+{
+	if (n->pairs)
+		for (unsigned int i = 0; i < n->npairs; i++)
+			pair_free_scratch(&n->pairs[i]);
+	free(n->pairs);
+	free(n->vqs);
+	free(n->ctl_chain);
+	free(n->ctl_buf);
+	free(n);
+}
+
+struct virtio_net *virtio_net_new_mq(struct vm *vm, const struct net_config *cfg,
+				     unsigned int index, const int *fds, unsigned int nfds,
+				     bool fd_is_tap, bool transport_msix)
+{
+	unsigned int npairs = virtio_net_pairs_for(cfg, transport_msix);
+	struct virtio_net *n;
+	unsigned int nq;
+
+	if (!nfds || nfds != npairs || npairs > NET_MAX_QUEUE_PAIRS) {
+		log_err("virtio-net", "net%u: %u backend fds for %u queue pairs", index, nfds,
+			npairs);
+		return NULL;
+	}
+	n = calloc(1, sizeof(*n));
 	if (!n)
 		return NULL;
 	n->vm = vm;
-	n->tap_fd = fd;
+	n->npairs = npairs;
+	n->mq = npairs > 1;
+	nq = 2 * npairs + (n->mq ? 1 : 0);
 	n->is_tap = fd_is_tap;
-	n->epfd = n->stop_fd = -1;
+	n->ctl_epfd = n->ctl_stop_fd = -1;
 	n->index = index;
 	snprintf(n->name, sizeof(n->name), "net%u", index);
-	n->chain = malloc(sizeof(*n->chain));
-	n->rx_iov = calloc(RX_MAX_IOV + 1, sizeof(*n->rx_iov));
-	n->rx_heads = calloc(VIRTQ_MAX_SIZE, sizeof(*n->rx_heads));
-	n->rx_space = calloc(VIRTQ_MAX_SIZE, sizeof(*n->rx_space));
-	n->overflow = malloc(RX_MAX_FRAME);
-	if (!n->chain || !n->rx_iov || !n->rx_heads || !n->rx_space || !n->overflow)
+	n->vqs = calloc(nq, sizeof(*n->vqs));
+	n->pairs = calloc(npairs, sizeof(*n->pairs));
+	if (n->mq) {
+		n->ctl_chain = malloc(sizeof(*n->ctl_chain));
+		n->ctl_buf = malloc(CTRL_MAX_CMD);
+	}
+	if (!n->vqs || !n->pairs || (n->mq && (!n->ctl_chain || !n->ctl_buf)))
 		goto fail;
-	n->ufo = fd_is_tap && tap_probe_ufo(fd);
+	for (unsigned int i = 0; i < npairs; i++) {
+		struct net_pair *p = &n->pairs[i];
 
+		p->n = n;
+		p->idx = i;
+		p->rxq = &n->vqs[2 * i];
+		p->txq = &n->vqs[2 * i + 1];
+		p->tap_fd = fds[i];
+		/* A freshly opened queue is attached; activation detaches all but pair 0. */
+		p->attached = true;
+		p->epfd = p->stop_fd = -1;
+		if (npairs == 1)
+			snprintf(p->name, sizeof(p->name), "%s", n->name);
+		else
+			snprintf(p->name, sizeof(p->name), "%s.q%u", n->name, i);
+	}
+	n->ufo = fd_is_tap && tap_probe_ufo(fds[0]);
+
+	pthread_mutex_init(&n->cfg_lock, NULL);
 	memcpy(n->config.mac, cfg->mac, sizeof(n->config.mac));
 	n->config.status = VIRTIO_NET_S_LINK_UP;
-	n->config.max_virtqueue_pairs = 0; /* single pair: no VIRTIO_NET_F_MQ */
+	/* Single pair: 0 and no VIRTIO_NET_F_MQ, byte-identical to queue_pairs=1. */
+	n->config.max_virtqueue_pairs = n->mq ? (uint16_t)npairs : 0;
 	n->config.mtu = (uint16_t)cfg->mtu;
 
-	for (unsigned int i = 0; i < 2; i++)
+	for (unsigned int i = 0; i < nq; i++)
 		virtq_init(&n->vqs[i], &vm->mem, VIRTIO_NET_QUEUE_SIZE);
 	n->vdev.device_id = VIRTIO_ID_NET;
 	n->vdev.name = n->name;
 	n->vdev.ops = &net_ops;
 	n->vdev.priv = n;
-	n->vdev.num_queues = 2;
+	n->vdev.num_queues = nq;
 	n->vdev.vqs = n->vqs;
-	if (virtio_dev_init(&n->vdev, vm))
+	if (virtio_dev_init(&n->vdev, vm)) {
+		pthread_mutex_destroy(&n->cfg_lock);
 		goto fail;
+	}
 	return n;
 fail:
-	free(n->chain);
-	free(n->rx_iov);
-	free(n->rx_heads);
-	free(n->rx_space);
-	free(n->overflow);
-	free(n);
+	net_free(n);
 	return NULL;
+}
+
+struct virtio_net *virtio_net_new(struct vm *vm, const struct net_config *cfg, unsigned int index,
+				  int fd, bool fd_is_tap)
+{
+	return virtio_net_new_mq(vm, cfg, index, &fd, 1, fd_is_tap, false);
 }
 
 void virtio_net_destroy(struct virtio_net *n)
@@ -714,15 +1215,13 @@ void virtio_net_destroy(struct virtio_net *n)
 	net_reset(&n->vdev);
 	pthread_mutex_unlock(&n->vdev.lock);
 	virtio_pci_destroy(n->vp);
-	if (n->own_fd && n->tap_fd >= 0)
-		close(n->tap_fd);
+	if (n->own_fd)
+		for (unsigned int i = 0; i < n->npairs; i++)
+			if (n->pairs[i].tap_fd >= 0)
+				close(n->pairs[i].tap_fd);
 	pthread_mutex_destroy(&n->vdev.lock);
-	free(n->chain);
-	free(n->rx_iov);
-	free(n->rx_heads);
-	free(n->rx_space);
-	free(n->overflow);
-	free(n);
+	pthread_mutex_destroy(&n->cfg_lock);
+	net_free(n);
 }
 
 void virtio_net_stop_all(struct vm *vm)
@@ -745,40 +1244,82 @@ struct virtio_dev *virtio_net_vdev(struct virtio_net *n)
 
 const struct net_queue_stats *virtio_net_stats(const struct virtio_net *n, unsigned int queue)
 {
-	return queue < 2 ? &n->stats[queue] : NULL;
+	return queue < 2 * n->npairs ? &n->pairs[queue / 2].stats[queue % 2] : NULL;
+}
+
+unsigned int virtio_net_max_pairs(const struct virtio_net *n)
+{
+	return n->npairs;
+}
+
+unsigned int virtio_net_active_pairs(struct virtio_net *n)
+{
+	return atomic_load(&n->active_pairs);
+}
+
+bool virtio_net_pair_running(const struct virtio_net *n, unsigned int pair)
+{
+	return pair < n->npairs && n->pairs[pair].running;
+}
+
+const struct net_ctrl_stats *virtio_net_ctrl_stats(const struct virtio_net *n)
+{
+	return &n->ctl_stats;
 }
 
 int virtio_net_create(struct vm *vm, const struct net_config *cfg, unsigned int index)
 {
 	char err[256], ifname[IFNAMSIZ] = "", mac[18];
+	unsigned int npairs = virtio_net_pairs_for(cfg, cfg->msix), opened = 0;
 	struct virtio_net *n;
-	int fd;
+	int *fds;
 
-	if (cfg->tap)
-		fd = tap_open(cfg->tap, false, ifname, err, sizeof(err));
-	else
-		fd = tap_adopt(cfg->fd, ifname, err, sizeof(err));
-	if (fd < 0) {
+	if (cfg->fd >= 0 && npairs > 1) {
+		log_warn("virtio-net",
+			 "net%u: fd=%d is one TAP queue: queue_pairs=%u ignored, one pair", index,
+			 cfg->fd, cfg->queue_pairs);
+		npairs = 1;
+	}
+	if (cfg->queue_pairs > 1 && !cfg->msix)
+		log_info("virtio-net",
+			 "net%u: msix=off: single queue pair (multiqueue needs MSI-X)", index);
+	fds = calloc(npairs, sizeof(*fds));
+	if (!fds)
+		return -1;
+	for (opened = 0; opened < npairs; opened++) {
 		if (cfg->tap)
-			fprintf(stderr, "ktvm: --net tap=%s: %s\n", cfg->tap, err);
+			fds[opened] = tap_open(cfg->tap, npairs > 1, ifname, err, sizeof(err));
 		else
-			fprintf(stderr, "ktvm: --net fd=%d: %s\n", cfg->fd, err);
-		return -1;
+			fds[opened] = tap_adopt(cfg->fd, ifname, err, sizeof(err));
+		if (fds[opened] < 0) {
+			if (cfg->tap)
+				fprintf(stderr, "ktvm: --net tap=%s: %s\n", cfg->tap, err);
+			else
+				fprintf(stderr, "ktvm: --net fd=%d: %s\n", cfg->fd, err);
+			goto fail;
+		}
 	}
-	n = virtio_net_new(vm, cfg, index, fd, true);
-	if (!n) {
-		if (cfg->tap)
-			close(fd);
-		return -1;
+	if (cfg->fd >= 0) {
+		struct net_config one = *cfg;
+
+		one.queue_pairs = 1;
+		n = virtio_net_new_mq(vm, &one, index, fds, npairs, true, cfg->msix);
+	} else {
+		n = virtio_net_new_mq(vm, cfg, index, fds, npairs, true, cfg->msix);
 	}
+	if (!n)
+		goto fail;
+	free(fds);
 	n->own_fd = cfg->tap != NULL;
 	snprintf(n->ifname, sizeof(n->ifname), "%s", ifname);
-	if (cfg->queue_pairs > 1)
-		log_warn("virtio-net",
-			 "%s: queue_pairs=%u: multiqueue is not implemented yet, using 1", n->name,
-			 cfg->queue_pairs);
 	n->vp = virtio_pci_create(vm, &n->vdev, cfg->msix);
 	if (!n->vp) {
+		virtio_net_destroy(n);
+		return -1;
+	}
+	/* The decision above must be the transport's own (NetConfig: MQ needs MSI-X). */
+	if (n->mq && !(n->vdev.t->has_msix && n->vdev.t->has_msix(&n->vdev))) {
+		log_err("virtio-net", "%s: multiqueue on a transport without MSI-X", n->name);
 		virtio_net_destroy(n);
 		return -1;
 	}
@@ -787,8 +1328,14 @@ int virtio_net_create(struct vm *vm, const struct net_config *cfg, unsigned int 
 	n->next = nics;
 	nics = n;
 	pthread_mutex_unlock(&nics_lock);
-	log_info("virtio-net", "%s: TAP %s, MAC %s%s%s", n->name, n->ifname,
-		 net_mac_str(cfg->mac, mac, sizeof(mac)), n->ufo ? ", UFO" : "",
-		 cfg->msix ? "" : ", no MSI-X");
+	log_info("virtio-net", "%s: TAP %s, MAC %s, %u queue pair%s%s%s", n->name, n->ifname,
+		 net_mac_str(cfg->mac, mac, sizeof(mac)), n->npairs, n->npairs == 1 ? "" : "s",
+		 n->ufo ? ", UFO" : "", cfg->msix ? "" : ", no MSI-X");
 	return 0;
+fail:
+	if (cfg->tap)
+		for (unsigned int i = 0; i < opened; i++)
+			close(fds[i]);
+	free(fds);
+	return -1;
 }

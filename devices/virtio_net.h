@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * virtio_net.h - virtio-net (virtio 1.2 section 5.1) over a TAP device: one
- * queue pair (RX = queue 0, TX = queue 1), served by one worker thread that
- * moves frames between the TAP and guest memory without copying.
+ * or more queue pairs (pair p: RX = queue 2p, TX = queue 2p + 1; with
+ * multiqueue the control queue is last), each served by its own worker
+ * thread on its own TAP queue, moving frames between the TAP and guest
+ * memory without copying.
  */
 #ifndef KTVM_VIRTIO_NET_H
 #define KTVM_VIRTIO_NET_H
@@ -12,6 +14,8 @@
 #define VIRTIO_NET_QUEUE_SIZE 256
 #define VIRTIO_NET_RXQ	      0
 #define VIRTIO_NET_TXQ	      1
+#define VIRTIO_NET_RXQ_OF(p)  (2 * (p))
+#define VIRTIO_NET_TXQ_OF(p)  (2 * (p) + 1)
 
 /* Per-queue counters, written by the worker only (read them when it is stopped, or as hints). */
 struct net_queue_stats {
@@ -25,7 +29,22 @@ struct net_queue_stats {
 	uint64_t no_buffers;	 /* RX: waited for the guest to refill */
 };
 
+/* Control queue counters, written by the control thread only. */
+struct net_ctrl_stats {
+	uint64_t ok, err;   /* commands answered VIRTIO_NET_OK / VIRTIO_NET_ERR */
+	uint64_t malformed; /* no header, or too long */
+	uint64_t no_status; /* no writable status byte: returned with length 0 */
+	uint64_t pairs_set; /* successful VQ_PAIRS_SET */
+};
+
 struct virtio_net;
+
+/*
+ * How many queue pairs a NIC has: cfg->queue_pairs when it is more than one
+ * and the transport carries MSI-X, else 1 (NetConfig: multiqueue needs
+ * per-queue interrupts).
+ */
+unsigned int virtio_net_pairs_for(const struct net_config *cfg, bool transport_msix);
 
 /*
  * Build NIC 'index' from cfg: open or adopt the TAP, create the device and
@@ -43,9 +62,23 @@ void virtio_net_stop_all(struct vm *vm);
  */
 struct virtio_net *virtio_net_new(struct vm *vm, const struct net_config *cfg, unsigned int index,
 				  int fd, bool fd_is_tap);
+/*
+ * The same with one backend fd per queue pair: nfds must be
+ * virtio_net_pairs_for(cfg, transport_msix).  With fd_is_tap and several
+ * pairs, the fds are the queues of one IFF_MULTI_QUEUE TAP.
+ */
+struct virtio_net *virtio_net_new_mq(struct vm *vm, const struct net_config *cfg,
+				     unsigned int index, const int *fds, unsigned int nfds,
+				     bool fd_is_tap, bool transport_msix);
 /* Stop the worker and free (the fd is closed only if the device opened it). */
 void virtio_net_destroy(struct virtio_net *n);
 struct virtio_dev *virtio_net_vdev(struct virtio_net *n);
+/* Counters of device queue 'queue' (2p: pair p's RX, 2p + 1: its TX), NULL past the pairs. */
 const struct net_queue_stats *virtio_net_stats(const struct virtio_net *n, unsigned int queue);
+const struct net_ctrl_stats *virtio_net_ctrl_stats(const struct virtio_net *n);
+unsigned int virtio_net_max_pairs(const struct virtio_net *n);
+/* Pairs the driver has made active (0 while the device is not running). */
+unsigned int virtio_net_active_pairs(struct virtio_net *n);
+bool virtio_net_pair_running(const struct virtio_net *n, unsigned int pair);
 
 #endif

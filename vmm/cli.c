@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "vmm/config_json.h"
 #include "vmm/ktvm.h"
 #include "vmm/net_config.h"
 
@@ -29,6 +30,7 @@ enum {
 	OPT_TIMEOUT,
 	OPT_LOG_LEVEL,
 	OPT_NET,
+	OPT_CONFIG,
 };
 
 static const struct option run_options[] = {
@@ -41,6 +43,7 @@ static const struct option run_options[] = {
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "net", required_argument, NULL, OPT_NET },
+	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -66,7 +69,12 @@ void config_print_run_help(FILE *out)
 		"                           tap=NAME[,mac=MAC][,mtu=N]  create or attach TAP NAME\n"
 		"                           fd=N[,mac=MAC][,mtu=N]      use the open TAP fd N\n"
 		"                         also queue_pairs=N (1..256) [1], msix=on|off [on];\n"
-		"                         MAC defaults to 02:00:00:00:00:01 and must differ per NIC\n"
+		"                         MAC defaults to 02:00:00:00:00:01 and must differ per NIC;\n"
+		"                         fd=N is one TAP queue, so it gives one queue pair\n"
+		"      --config FILE      read the configuration from a JSON file first; flags\n"
+		"                         given on the command line override it, and any --net\n"
+		"                         replaces the file's \"nets\" ('ktvm config --print\n"
+		"                         [options]' prints the effective configuration as JSON)\n"
 		"  -h, --help             this text\n"
 		"\n"
 		"Console escape (when stdin is a terminal): Ctrl-A x quits (status 0),\n"
@@ -200,16 +208,38 @@ static int check_nets(const struct vm_config *cfg, FILE *err)
 	return 0;
 }
 
-int config_parse_run(int argc, char **argv, struct vm_config *cfg, FILE *out, FILE *err)
+/* The --config FILE among the options (the last one given), or NULL. */
+static const char *find_config(int argc, char **argv)
 {
+	const char *path = NULL;
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":k:i:a:c:m:h", run_options, NULL)) != -1)
+		if (c == OPT_CONFIG)
+			path = optarg;
+	return path;
+}
+
+int config_parse_args(int argc, char **argv, struct vm_config *cfg, bool need_kernel, FILE *out,
+		      FILE *err)
+{
+	const char *file;
+	bool cli_nets = false;
 	unsigned long v;
 	int c;
 
 	config_defaults(cfg);
+	file = find_config(argc, argv);
+	if (file && config_json_load(file, cfg, err))
+		return KTVM_EXIT_USAGE;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":k:i:a:c:m:h", run_options, NULL)) != -1) {
 		switch (c) {
+		case OPT_CONFIG:
+			break; /* read above */
 		case OPT_KERNEL:
 			cfg->kernel = optarg;
 			break;
@@ -261,6 +291,9 @@ int config_parse_run(int argc, char **argv, struct vm_config *cfg, FILE *out, FI
 						   optarg);
 			break;
 		case OPT_NET:
+			if (!cli_nets) /* the command line's NICs replace the file's */
+				cfg->nnets = 0;
+			cli_nets = true;
 			if (parse_net(cfg, optarg, err))
 				return KTVM_EXIT_USAGE;
 			break;
@@ -275,13 +308,18 @@ int config_parse_run(int argc, char **argv, struct vm_config *cfg, FILE *out, FI
 	}
 	if (optind < argc)
 		return usage_error(err, "unexpected argument '%s'", argv[optind]);
-	if (!cfg->kernel)
+	if (!cfg->kernel && need_kernel)
 		return usage_error(err, "--kernel is required");
 	if (check_nets(cfg, err))
 		return KTVM_EXIT_USAGE;
-	if (check_readable("kernel", cfg->kernel, err))
+	if (cfg->kernel && check_readable("kernel", cfg->kernel, err))
 		return KTVM_EXIT_USAGE;
 	if (cfg->initrd && check_readable("initrd", cfg->initrd, err))
 		return KTVM_EXIT_USAGE;
 	return 0;
+}
+
+int config_parse_run(int argc, char **argv, struct vm_config *cfg, FILE *out, FILE *err)
+{
+	return config_parse_args(argc, argv, cfg, true, out, err);
 }

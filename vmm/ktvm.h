@@ -107,6 +107,9 @@ struct vm_config {
  * --help was printed to out (caller exits 0).
  */
 int config_parse_run(int argc, char **argv, struct vm_config *cfg, FILE *out, FILE *err);
+/* The same; need_kernel false for 'ktvm config --print'.  --config FILE is read first. */
+int config_parse_args(int argc, char **argv, struct vm_config *cfg, bool need_kernel, FILE *out,
+		      FILE *err);
 /* "512M", "2G", "1024" (MiB).  Returns 0 or -1. */
 int parse_mem_size(const char *s, uint64_t *bytes);
 void config_print_run_help(FILE *out);

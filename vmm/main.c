@@ -2,6 +2,7 @@
 /* main.c - ktvm's entry point: subcommand dispatch. */
 #include <string.h>
 
+#include "vmm/config_json.h"
 #include "vmm/ktvm.h"
 
 static void print_help(FILE *out)
@@ -11,6 +12,8 @@ static void print_help(FILE *out)
 		"\n"
 		"Usage:\n"
 		"  ktvm run --kernel PATH [options]   boot a guest ('ktvm run --help' lists options)\n"
+		"  ktvm run --config vm.json [options]  the same, configured by a JSON file\n"
+		"  ktvm config --print [options]      print the effective configuration as JSON\n"
 		"  ktvm --version                     print the version\n"
 		"  ktvm --help                        this text\n"
 		"\n"
@@ -36,6 +39,19 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		print_help(stdout);
 		return 0;
+	}
+	if (!strcmp(argv[1], "config")) {
+		if (argc < 3 || strcmp(argv[2], "--print")) {
+			fprintf(stderr, "ktvm: usage: ktvm config --print [run options]\n");
+			return KTVM_EXIT_USAGE;
+		}
+		/* argv[2] ("--print") stands where getopt expects the command name. */
+		ret = config_parse_args(argc - 2, argv + 2, &cfg, false, stdout, stderr);
+		if (ret < 0)
+			return 0;
+		if (ret)
+			return ret;
+		return config_json_print(&cfg, stdout) ? KTVM_EXIT_ERROR : 0;
 	}
 	if (strcmp(argv[1], "run") != 0) {
 		fprintf(stderr, "ktvm: unknown command '%s' (see 'ktvm --help')\n", argv[1]);

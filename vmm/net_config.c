@@ -105,7 +105,7 @@ static int hexval(char c)
 }
 
 /* Exactly "xx:xx:xx:xx:xx:xx". */
-static int parse_mac(const char *s, uint8_t mac[6])
+int net_parse_mac(const char *s, uint8_t mac[6])
 {
 	if (strlen(s) != 17)
 		return -1;
@@ -119,8 +119,34 @@ static int parse_mac(const char *s, uint8_t mac[6])
 	return 0;
 }
 
+const char *net_mac_problem(const uint8_t mac[6])
+{
+	if (mac[0] & 1)
+		return "is a multicast address";
+	if (!(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]))
+		return "is not a valid address";
+	return NULL;
+}
+
+const char *net_keep_name(const char *s)
+{
+	return strlen(s) > NET_TAP_NAME_MAX ? NULL : keep_name(s, strlen(s));
+}
+
+unsigned int net_clamp_queue_pairs(unsigned long long v)
+{
+	unsigned long long c;
+
+	if (v >= 1 && v <= NET_MAX_QUEUE_PAIRS)
+		return (unsigned int)v;
+	c = v < 1 ? 1 : NET_MAX_QUEUE_PAIRS;
+	log_warn("net", "queue_pairs=%llu clamped to %llu (the range is 1..%d)", v, c,
+		 NET_MAX_QUEUE_PAIRS);
+	return (unsigned int)c;
+}
+
 /* What Linux's dev_valid_name() accepts, and what fits in IFNAMSIZ. */
-static const char *bad_ifname(const char *s)
+const char *net_bad_ifname(const char *s)
 {
 	size_t len = strlen(s);
 
@@ -176,7 +202,7 @@ int net_config_parse(const char *spec, struct net_config *out, char *err, size_t
 
 		switch (k) {
 		case K_TAP: {
-			const char *why = bad_ifname(val);
+			const char *why = net_bad_ifname(val);
 
 			if (why)
 				return fail(err, errlen, "tap name '%s' %s", val, why);
@@ -192,17 +218,14 @@ int net_config_parse(const char *spec, struct net_config *out, char *err, size_t
 			out->fd = (int)v;
 			break;
 		case K_MAC:
-			if (parse_mac(val, out->mac))
+			if (net_parse_mac(val, out->mac))
 				return fail(
 					err, errlen,
 					"mac takes six hex pairs like 02:00:00:00:00:01, not '%s'",
 					val);
-			if (out->mac[0] & 1)
-				return fail(err, errlen, "mac %s is a multicast address", val);
-			if (!(out->mac[0] | out->mac[1] | out->mac[2] | out->mac[3] | out->mac[4] |
-			      out->mac[5]))
-				return fail(err, errlen,
-					    "mac 00:00:00:00:00:00 is not a valid address");
+			if (net_mac_problem(out->mac))
+				return fail(err, errlen, "mac %s %s", val,
+					    net_mac_problem(out->mac));
 			break;
 		case K_MTU:
 			if (parse_num(val, ULONG_MAX, &v) || v < NET_MTU_MIN || v > NET_MTU_MAX)
@@ -215,15 +238,7 @@ int net_config_parse(const char *spec, struct net_config *out, char *err, size_t
 			if (parse_num(val, UINT_MAX, &v))
 				return fail(err, errlen, "queue_pairs takes a number, not '%s'",
 					    val);
-			if (v < 1 || v > NET_MAX_QUEUE_PAIRS) {
-				unsigned long c = v < 1 ? 1 : NET_MAX_QUEUE_PAIRS;
-
-				log_warn("net",
-					 "queue_pairs=%lu clamped to %lu (the range is 1..%d)", v,
-					 c, NET_MAX_QUEUE_PAIRS);
-				v = c;
-			}
-			out->queue_pairs = (unsigned int)v;
+			out->queue_pairs = net_clamp_queue_pairs(v);
 			break;
 		case K_MSIX:
 			if (!strcmp(val, "on"))

@@ -22,6 +22,14 @@ void net_config_defaults(struct net_config *out);
  */
 int net_config_parse(const char *spec, struct net_config *out, char *err, size_t errlen);
 
+/* Shared with the JSON configuration (vmm/config_json.c). */
+int net_parse_mac(const char *s, uint8_t mac[6]); /* exactly xx:xx:xx:xx:xx:xx: 0 or -1 */
+const char *net_mac_problem(const uint8_t mac[6]); /* "is a multicast address", or NULL */
+const char *net_bad_ifname(const char *s);	   /* why it is no interface name, or NULL */
+const char *net_keep_name(const char *s);	   /* a copy that lives as long as ktvm */
+/* queue_pairs clamped to [1, 256], with one warning line when it had to be. */
+unsigned int net_clamp_queue_pairs(unsigned long long v);
+
 /* "02:00:00:00:00:01" into buf (at least 18 bytes). */
 const char *net_mac_str(const uint8_t mac[6], char *buf, size_t len);
 
