@@ -4,6 +4,7 @@
 #
 #   cases.sh --out DIR [--vmm ktvm|qemu] [--only NAME,...]
 #   cases.sh --out DIR --boot-time [--runs 5] [--vmms ktvm,qemu]
+#   cases.sh --out DIR --net-bench [--runs 3]    (cases-net.sh)
 #
 # Prints "PASS name (Ns)" / "FAIL name: reason" per case and a summary line
 # "cases: N passed, N failed"; exit status 1 if any failed. Per case, DIR gets
@@ -13,13 +14,14 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$E2E_SRC/vmm.sh"
 
-out='' vmm=${E2E_VMM:-ktvm} only='' boot_time='' runs=5 vmms=ktvm,qemu
+out='' vmm=${E2E_VMM:-ktvm} only='' boot_time='' net_bench='' runs='' vmms=ktvm,qemu
 while (($#)); do
 	case $1 in
 	--out) out=$2; shift 2 ;;
 	--vmm) vmm=$2; shift 2 ;;
 	--only) only=$2; shift 2 ;;
 	--boot-time) boot_time=1; shift ;;
+	--net-bench) net_bench=1; shift ;;
 	--runs) runs=$2; shift 2 ;;
 	--vmms) vmms=$2; shift 2 ;;
 	*) die "cases.sh: unknown argument $1" ;;
@@ -32,19 +34,20 @@ mkdir -p "$out"
 BZIMAGE=$E2E_BUILD/kernel/vmlinuz
 VMLINUX=$E2E_BUILD/kernel/vmlinux
 INITRD=$E2E_BUILD/guest/initrd.cpio.gz
+. "$E2E_SRC/cases-net.sh"
 PAYLOAD_SHA=$(cat "$E2E_BUILD/guest/payload.sha256") || die "guest initrd not built"
 MARKER='KTVM-E2E: init reached'
 
-# run_inner NAME VMM KERNEL CPUS MEM TIMEOUT CMDLINE
+# run_inner NAME VMM KERNEL CPUS MEM TIMEOUT CMDLINE [INITRD]
 # Runs one guest, timing from the outside: NAME.ms = VMM start to exit,
 # NAME.marker_ms = VMM start to the init marker line on the console.
 run_inner() {
-	local name=$1 v=$2 k=$3 cpus=$4 mem=$5 t=$6 cmdline=$7 t0 rc
+	local name=$1 v=$2 k=$3 cpus=$4 mem=$5 t=$6 cmdline=$7 initrd=${8:-$INITRD} t0 rc
 	t0=$(now_ms)
 	# The safety net is longer than the VMM's own timeout: ktvm's --timeout is
 	# under test, and a VMM must not keep the whole run hanging.
 	timeout -k 5 $((t + 30)) bash -c '. "$1"; shift; "$@"' _ "$E2E_SRC/vmm.sh" \
-		"vmm_$v" "$k" "$INITRD" "$cpus" "$mem" "$t" "$cmdline" 2>"$out/$name.stderr" |
+		"vmm_$v" "$k" "$initrd" "$cpus" "$mem" "$t" "$cmdline" 2>"$out/$name.stderr" |
 		stamp_console "$t0" "$out/$name.console" "$out/$name.marker_ms"
 	rc=${PIPESTATUS[0]}
 	echo $(($(now_ms) - t0)) >"$out/$name.ms"
@@ -77,13 +80,15 @@ to_mib() { # 256M / 1G / 268435456 -> MiB
 	esac
 }
 
-# Case table: NAME KERNEL CPUS MEMORY MODE TIMEOUT EXPECTED_STATUS
+# Case table: NAME KERNEL CPUS MEMORY MODE TIMEOUT EXPECTED_STATUS [INITRD]
+# (INITRD: the plain one unless given; panic needs the network initrd's pvpanic-pci)
 CASES=(
 	"boot-1cpu-bzimage   $BZIMAGE 1 256M poweroff 30 0"
 	"boot-4cpu-vmlinux   $VMLINUX 4 256M poweroff 30 0"
 	"reboot-vmlinux      $VMLINUX 1 256M reboot   30 0"
 	"exit42-bzimage      $BZIMAGE 1 256M exit42   30 42"
 	"timeout5-vmlinux    $VMLINUX 1 256M hang      5 124"
+	"panic-vmlinux       $VMLINUX 1 256M panic    30 3 $NET_INITRD"
 )
 TIMEOUT_MARGIN_MS=3000
 
@@ -109,6 +114,10 @@ check() {
 	grep -q "^KTVM-E2E: cmdline=.*ktvm.token=$token" "$out/$name.console" || { echo "token missing from /proc/cmdline"; return; }
 	[[ $(field "$name" payload_sha256) == "$PAYLOAD_SHA" ]] || { echo "initrd payload checksum mismatch"; return; }
 	[[ $(field "$name" mode) == "$mode" ]] || { echo "guest did not see ktvm.test=$mode"; return; }
+	if [[ $mode == panic ]] && ! grep -q 'Kernel panic' "$out/$name.console"; then
+		echo "status 3 but no 'Kernel panic' on the console"
+		return
+	fi
 }
 
 # The emulated machine sometimes freezes inside a VMM run (soft lockup of the
@@ -129,8 +138,8 @@ want_run() {
 }
 
 one_case() { # runs and checks one table row; prints its result line
-	local name k cpus mem mode t want token reason ms rc=0
-	read -r name k cpus mem mode t want <<<"$1"
+	local name k cpus mem mode t want initrd token reason ms rc=0
+	read -r name k cpus mem mode t want initrd <<<"$1"
 	want_run "$name" || rc=$?
 	((rc == 1)) && return 0
 	if ((rc == 2)); then
@@ -141,7 +150,7 @@ one_case() { # runs and checks one table row; prints its result line
 			echo c >/proc/sysrq-trigger
 		fi
 		token=$RANDOM$RANDOM-$name
-		run_inner "$name" "$vmm" "$k" "$cpus" "$mem" "$t" "quiet ktvm.test=$mode ktvm.token=$token"
+		run_inner "$name" "$vmm" "$k" "$cpus" "$mem" "$t" "quiet ktvm.test=$mode ktvm.token=$token" "${initrd:-$INITRD}"
 		reason=$(check "$name" "$cpus" "$mem" "$mode" "$t" "$want" "$token")
 	fi
 	if [[ -z $reason ]]; then
@@ -160,8 +169,16 @@ run_cases() {
 	for row in "${CASES[@]}"; do
 		read -r name _ <<<"$row"
 		[[ -z $only || ,$only, == *,$name,* ]] || continue
+		[[ $vmm != ktvm && $name == panic-* ]] && continue # pvpanic-pci: ktvm's
 		one_case "$row"
 	done
+	# The network cases need a VMM with --net: ktvm.
+	if [[ $vmm == ktvm ]]; then
+		for name in "${NET_CASES[@]}"; do
+			[[ -z $only || ,$only, == *,$name,* ]] || continue
+			net_case "$name"
+		done
+	fi
 	cat "$out"/*.result >"$out/results.txt" 2>/dev/null
 	p=$(grep -c '^PASS' "$out/results.txt")
 	f=$(grep -c '^FAIL' "$out/results.txt")
@@ -199,4 +216,12 @@ boot_time() {
 	done
 }
 
-if [[ -n $boot_time ]]; then boot_time; else run_cases; fi
+if [[ -n $boot_time ]]; then
+	runs=${runs:-5}
+	boot_time
+elif [[ -n $net_bench ]]; then
+	runs=${runs:-3}
+	net_bench
+else
+	run_cases
+fi

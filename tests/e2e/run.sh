@@ -4,6 +4,7 @@
 #
 #   run.sh [--vmm ktvm|qemu] [--only CASE,...]   the test cases
 #   run.sh --boot-time [--runs N] [--vmms ktvm,qemu]         boot time, median
+#   run.sh --net-bench [--runs N]     iperf3 + ping: ktvm, QEMU vhost=off/on, median of 3
 #
 # Native when this host's /dev/kvm can run Linux (vmx/svm); otherwise in the
 # "venue": an emulated x86 with SVM (outer.sh) whose nested KVM can.
@@ -12,12 +13,13 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-vmm=${E2E_VMM:-ktvm} only='' boot_time='' runs=5 vmms=ktvm,qemu
+vmm=${E2E_VMM:-ktvm} only='' boot_time='' net_bench='' runs='' vmms=ktvm,qemu
 while (($#)); do
 	case $1 in
 	--vmm) vmm=$2; shift 2 ;;
 	--only) only=$2; shift 2 ;;
 	--boot-time) boot_time=1; shift ;;
+	--net-bench) net_bench=1; shift ;;
 	--runs) runs=$2; shift 2 ;;
 	--vmms) vmms=$2; shift 2 ;;
 	-h | --help) sed -n '2,12p' "$0"; exit 0 ;;
@@ -79,6 +81,15 @@ host_cases() {
 	host_case cli-memory-1 2 5 run --kernel "$k" --memory 1
 	# A /dev/kvm that cannot run Linux (kvm_pvm) must be refused up front,
 	# not found out by a guest dying minutes later.
+	# --net: a bad spec is a configuration error (status 2), found before
+	# anything is opened. (A TAP that cannot be opened: net-tap-eperm, in cases.sh.)
+	host_case net-bad-tap-name 2 5 run --kernel "$k" --net tap=averyveryverylongname
+	host_case net-bad-mac 2 5 run --kernel "$k" --net tap=x,mac=zz
+	host_case net-bad-key 2 5 run --kernel "$k" --net tap=x,bogus=1
+	host_case net-same-mac 2 5 run --kernel "$k" --net tap=x --net tap=y
+	host_case net-same-custom-mac 2 5 run --kernel "$k" --net tap=x,mac=02:00:00:00:00:05 --net tap=y,mac=02:00:00:00:00:05
+	host_case net-bad-fd 2 5 run --kernel "$k" --net fd=99
+	host_case net-bad-mtu 2 5 run --kernel "$k" --net tap=x,mtu=70000
 	if [[ -e /dev/kvm ]] && ! host_has_hw_virt; then
 		host_case kvm-unusable-refused 1 5 run --kernel "$k" --initrd "$i" --timeout 20
 	fi
@@ -87,10 +98,14 @@ host_cases() {
 # --- Cases with a guest ---
 guest_cmd=("$E2E_SRC/cases.sh" --out "$RUN" --vmm "$vmm")
 [[ -n $only ]] && guest_cmd+=(--only "$only")
-outer_timeout=${E2E_OUTER_TIMEOUT:-300}
+outer_timeout=${E2E_OUTER_TIMEOUT:-600}
 if [[ -n $boot_time ]]; then
-	guest_cmd=("$E2E_SRC/cases.sh" --out "$RUN" --boot-time --runs "$runs" --vmms "$vmms")
+	guest_cmd=("$E2E_SRC/cases.sh" --out "$RUN" --boot-time --runs "${runs:-5}" --vmms "$vmms")
 	outer_timeout=${E2E_OUTER_TIMEOUT:-600}
+elif [[ -n $net_bench ]]; then
+	guest_cmd=("$E2E_SRC/cases.sh" --out "$RUN" --net-bench --runs "${runs:-3}")
+	outer_timeout=${E2E_OUTER_TIMEOUT:-1500}
+	boot_time=1 # same flow: no host cases, no pass/fail count
 fi
 
 guest_cases() {
@@ -113,7 +128,7 @@ guest_cases() {
 		# Show result lines as they come (the console has \r\n line ends);
 		# tail ends by itself once outer.sh has (--pid), after reading the rest.
 		tail --pid="$outer" -n +1 -F "$log" 2>/dev/null | sed -u 's/\r$//' |
-			grep --line-buffered -E '^(PASS|FAIL|boot-time)' | tee -a "$RUN/summary.txt" || true
+			grep --line-buffered -E '^(PASS|FAIL|boot-time|net-bench)' | tee -a "$RUN/summary.txt" || true
 		wait "$outer" || rc=$?
 		((rc == 124 || rc == 125)) || break
 		echo "e2e: venue machine $try $([[ $rc == 124 ]] && echo timed out || echo froze), $([[ $try == 3 ]] && echo giving up || echo starting another)"

@@ -974,13 +974,19 @@ static void load_real(struct fx *f, const char *var, enum kernel_format want)
 	const char *path = getenv(var);
 	uint8_t *img;
 	size_t size;
+	uint8_t *mapped;
 
 	if (!path || !*path) {
 		skip();
 		return;
 	}
-	if (boot_read_file(path, MiB(512), &img, &size, f->err, sizeof(f->err)))
+	if (boot_read_file(path, MiB(512), &mapped, &size, f->err, sizeof(f->err)))
 		fail_msg("%s: %s", var, f->err);
+	/* The fixture owns a malloc'd image; boot_read_file returns a mapping. */
+	img = malloc(size);
+	assert_non_null(img);
+	memcpy(img, mapped, size);
+	boot_release_file(mapped, size);
 	use_image(f, img, size);
 	use_initrd(f);
 	assert_int_equal(boot_detect_format(img, size), want);

@@ -1,0 +1,410 @@
+# Network e2e cases (virtio-net over a TAP). Sourced by cases.sh, which
+# provides $out, $KTVM, $VMLINUX, want_run, now_ms, median.
+#
+# Each case creates the TAP ktvmtap0 (10.0.2.1/24) itself, boots the guest with
+# initrd-net.cpio.gz and ktvm.test=net (guest-init's agent: eth0 = 10.0.2.2/24),
+# and drives it through the serial console: the harness writes "run ID CMD"
+# lines to the VMM's stdin (a FIFO) and waits, bounded, for the guest's
+# "KTVM-E2E: done ID rc=N". So the network under test never carries the
+# harness's own control traffic, and a dead network fails a case quickly.
+# No sleeps as synchronisation: every wait is for a console line, a listening
+# socket or a process, each with a timeout.
+
+TAP=ktvmtap0
+HOST_IP=10.0.2.1
+GUEST_IP=10.0.2.2
+NET_INITRD=$E2E_BUILD/guest/initrd-net.cpio.gz
+DEFAULT_MAC=02:00:00:00:00:01
+# iperf3 minimum, Mbit/s per direction (the venue's emulated CPU is slow).
+IPERF_MIN_MBPS=${E2E_IPERF_MIN_MBPS:-$([[ -n ${E2E_IN_VENUE:-} ]] && echo 50 || echo 1000)}
+
+NET_CASES=(net-ping net-mac net-mtu9000 net-offloads net-iperf net-rx-stall net-tap-eperm)
+
+tap_setup() { # [MTU]
+	ip link del "$TAP" 2>/dev/null || true
+	ip tuntap add dev "$TAP" mode tap || return 1
+	ip addr add "$HOST_IP/24" dev "$TAP" || return 1
+	ip link set "$TAP" mtu "${1:-1500}" up || return 1
+}
+
+# wait_for FILE PATTERN SECONDS [PID]: until a line of FILE contains PATTERN
+# (fixed string); gives up after SECONDS, or when process PID has ended and
+# the pattern is still missing.
+wait_for() {
+	local f=$1 pat=$2 s=$3 pid=${4:-} tailpid rc=0
+	if [[ -n $pid ]]; then
+		exec {wfd}< <(exec tail --pid="$pid" -s 0.2 -n +1 -F "$f" 2>/dev/null)
+	else
+		exec {wfd}< <(exec tail -s 0.2 -n +1 -F "$f" 2>/dev/null)
+	fi
+	tailpid=$!
+	timeout "$s" grep -q -m1 -F -e "$pat" <&"$wfd" || rc=$?
+	exec {wfd}<&-
+	kill "$tailpid" 2>/dev/null || true
+	return $rc
+}
+
+# guest_start NAME TIMEOUT NETSPEC [CMDLINE]: boot the agent guest in the
+# background under $G_VMM (ktvm, or for --net-bench qemu-vhost-off|on, which
+# get the TAP from NETSPEC's tap=). Console in a local file (tail -F needs
+# inotify, which the 9p results share lacks); guest_end copies it to
+# $out/NAME.console.
+G_VMM=ktvm
+guest_start() {
+	G_NAME=$1 G_WHY=''
+	local t=$2 spec=$3 extra=${4:-} cmd
+	local cmdline="quiet ktvm.test=net ktvm.ip=$GUEST_IP/24 $extra"
+	G_DIR=$(mktemp -d /tmp/ktvm-e2e-net.XXXXXX)
+	G_CON=$G_DIR/console
+	G_SEQ=0
+	: >"$G_CON"
+	mkfifo "$G_DIR/in"
+	# Read-write: never blocks, and the VMM never sees EOF while we hold it.
+	exec {G_IN}<>"$G_DIR/in"
+	case $G_VMM in
+	ktvm)
+		cmd=("$KTVM" run --kernel "$VMLINUX" --initrd "$NET_INITRD" --cpus 1 --memory 256M
+			--cmdline "$cmdline" ${spec:+--net "$spec"} --console stdio --timeout "$t") ;;
+	qemu-vhost-on | qemu-vhost-off)
+		# microvm with PCIe (ACPI-described ECAM), the PVH vmlinux, virtio-net-pci
+		# on the same TAP; poweroff through microvm's ACPI GED.
+		local tap=${spec#tap=}
+		tap=${tap%%,*}
+		cmd=(timeout "$t" qemu-system-x86_64 -M microvm,pcie=on,rtc=on -accel kvm -cpu host -smp 1 -m 256
+			-nodefaults -no-user-config -display none -serial stdio -no-reboot
+			-kernel "$VMLINUX" -initrd "$NET_INITRD" -append "console=ttyS0 reboot=t $cmdline"
+			-netdev "tap,id=n0,ifname=$tap,script=no,downscript=no,vhost=${G_VMM#qemu-vhost-}"
+			-device "virtio-net-pci,netdev=n0,mac=$DEFAULT_MAC") ;;
+	*) die "unknown VMM $G_VMM" ;;
+	esac
+	G_T0=$(now_ms)
+	timeout -k 5 $((t + 30)) "${cmd[@]}" <"$G_DIR/in" >"$G_CON" 2>"$out/$G_NAME.stderr" {G_IN}>&- &
+	G_PID=$!
+	if ! wait_for "$G_CON" "KTVM-E2E: agent ready" 90 "$G_PID"; then
+		G_WHY="no 'agent ready' from the guest ($(grep -m1 -E 'KTVM-E2E: (no eth0|insmod)' "$G_CON" | tr -d '\r')$(tail -n1 "$out/$G_NAME.stderr"))"
+		return 1
+	fi
+}
+
+# grun SECONDS CMD: run CMD (sh -c) in the guest; returns its status, 255 when
+# no answer came within SECONDS.
+grun() {
+	local s=$1 rc
+	shift
+	G_SEQ=$((G_SEQ + 1))
+	printf 'run %s %s\n' "$G_SEQ" "$*" >&"$G_IN"
+	wait_for "$G_CON" "KTVM-E2E: done $G_SEQ rc=" "$s" "$G_PID" || return 255
+	rc=$(sed -n "s/^KTVM-E2E: done $G_SEQ rc=\\([0-9]*\\).*/\\1/p" "$G_CON" | head -n1)
+	return "${rc:-255}"
+}
+
+# gfield KEY: value of "KTVM-E2E: ... KEY=value" in this guest's console.
+gfield() { sed -n "s/^KTVM-E2E: .*\\b$1=\\([^ ]*\\).*/\\1/p" "$G_CON" | tr -d '\r' | tail -n1; }
+
+# guest_stop: ask the agent to power off; the VMM must end with status 0
+# within 30 s. Sets G_STATUS.
+guest_stop() {
+	printf 'exit\n' >&"$G_IN" 2>/dev/null || true
+	guest_reap 30
+}
+
+guest_reap() { # SECONDS: wait for the VMM (bounded), kill it after that
+	if ! timeout "$1" tail --pid="$G_PID" -f /dev/null; then
+		kill "$G_PID" 2>/dev/null || true
+	fi
+	G_STATUS=0
+	wait "$G_PID" || G_STATUS=$?
+}
+
+guest_end() { # always: reap, collect the console, remove the TAP
+	if [[ -n ${G_PID:-} ]] && kill -0 "$G_PID" 2>/dev/null; then
+		kill "$G_PID" 2>/dev/null || true
+		wait "$G_PID" 2>/dev/null || true
+	fi
+	[[ -n ${G_DIR:-} ]] && tr -d '\r' <"$G_CON" >"$out/$G_NAME.console" 2>/dev/null
+	[[ -n ${G_IN:-} ]] && exec {G_IN}>&-
+	echo $(($(now_ms) - G_T0)) >"$out/$G_NAME.ms"
+	echo "${G_STATUS:-?}" >"$out/$G_NAME.status"
+	rm -rf "${G_DIR:-/nonexistent}"
+	ip link del "$TAP" 2>/dev/null || true
+	G_PID='' G_DIR='' G_IN='' G_STATUS=''
+}
+
+# Checks the guest's view of eth0 (the agent's "net" line) and stops the guest.
+check_nic() { # WANT_MAC WANT_MTU
+	local mac mtu
+	mac=$(gfield mac) mtu=$(gfield mtu)
+	[[ $mac == "$1" ]] || { reason="guest eth0 has MAC ${mac:-?}, want $1"; return 1; }
+	[[ $mtu == "$2" ]] || { reason="guest eth0 came up with MTU ${mtu:-?}, want $2"; return 1; }
+}
+
+stop_ok() { # the guest powers off on request: status 0
+	guest_stop
+	((G_STATUS == 0)) || { reason="ktvm ended with status $G_STATUS after poweroff, want 0 ($(tail -n1 "$out/$G_NAME.stderr"))"; return 1; }
+}
+
+# host_ping ARGS...: iputils ping to the guest, bounded; average RTT in $RTT.
+host_ping() {
+	local f=$out/$G_NAME.host-ping rc=0
+	timeout 40 ping "$@" "$GUEST_IP" >"$f" 2>&1 || rc=$?
+	RTT=$(sed -n 's|^rtt min/avg/max/mdev = [0-9.]*/\([0-9.]*\)/.*|\1|p' "$f")
+	return $rc
+}
+
+# --- The cases: each sets $reason on failure and may set $note. ---
+
+case_net_ping() {
+	tap_setup || { reason="cannot set up TAP $TAP"; return; }
+	guest_start net-ping 120 "tap=$TAP" || { reason=$G_WHY; return; }
+	check_nic "$DEFAULT_MAC" 1500 || return
+	grun 40 "ping -c 3 -W 5 -w 30 $HOST_IP" || { reason="guest cannot ping the host (status $?)"; return; }
+	host_ping -c 3 -W 5 -w 30 || { reason="host cannot ping the guest: $(tail -n2 "$out/$G_NAME.host-ping" | head -n1)"; return; }
+	note="host->guest rtt avg ${RTT} ms"
+	stop_ok || return
+}
+
+# The guest's source MAC as the host sees it on the wire (tcpdump -e), and in
+# its neighbour table; a custom mac= here, the default is checked by net-ping.
+case_net_mac() {
+	local mac=02:6b:74:76:6d:02 td=$out/net-mac.tcpdump tdpid src
+	tap_setup || { reason="cannot set up TAP $TAP"; return; }
+	guest_start net-mac 120 "tap=$TAP,mac=$mac" || { reason=$G_WHY; return; }
+	check_nic "$mac" 1500 || return
+	timeout 60 tcpdump -e -n -l -c 1 -i "$TAP" "icmp and src host $GUEST_IP" >"$td" 2>"$td.err" &
+	tdpid=$!
+	wait_for "$td.err" "listening on" 20 "$tdpid" || { reason="tcpdump did not start: $(head -n1 "$td.err")"; return; }
+	grun 40 "ping -c 1 -W 5 $HOST_IP" || { reason="guest cannot ping the host"; return; }
+	timeout 20 tail --pid="$tdpid" -f /dev/null || true
+	kill "$tdpid" 2>/dev/null
+	wait "$tdpid" 2>/dev/null
+	# "12:00:00.000000 02:6b:74:76:6d:02 > 6e:..., ethertype IPv4 (0x0800), ..."
+	src=$(awk 'NR == 1 {print $2}' "$td")
+	[[ $src == "$mac" ]] || { reason="tcpdump saw source MAC ${src:-none}, want $mac ($(head -n1 "$td"))"; return; }
+	[[ $(ip neigh show "$GUEST_IP" dev "$TAP" | awk '{print $3}') == "$mac" ]] ||
+		{ reason="host neighbour entry: $(ip neigh show "$GUEST_IP" dev "$TAP"), want lladdr $mac"; return; }
+	note="tcpdump: source $src"
+	stop_ok || return
+}
+
+# mtu=9000: VIRTIO_NET_F_MTU makes the guest's eth0 come up with MTU 9000
+# (guest-init does not set it); then full-size frames with DF, both ways
+# (iputils ping in the guest as iping: busybox ping has no -M).
+case_net_mtu9000() {
+	tap_setup 9000 || { reason="cannot set up TAP $TAP"; return; }
+	guest_start net-mtu9000 120 "tap=$TAP,mtu=9000" || { reason=$G_WHY; return; }
+	check_nic "$DEFAULT_MAC" 9000 || return
+	grun 40 "iping -c 3 -W 5 -w 30 -M do -s 8972 $HOST_IP" || { reason="guest cannot ping the host with 9000-byte DF packets (status $?)"; return; }
+	host_ping -c 3 -W 5 -w 30 -M do -s 8972 || { reason="host cannot ping the guest with 9000-byte DF packets: $(tail -n2 "$out/$G_NAME.host-ping" | head -n1)"; return; }
+	# One byte more must not fit (DF): proves the MTU really is 9000.
+	if timeout 20 ping -c 1 -W 2 -M do -s 8973 "$GUEST_IP" >/dev/null 2>&1; then
+		reason="an 8973-byte DF ping went through an MTU of 9000"
+		return
+	fi
+	note="8972-byte DF pings both ways, rtt avg ${RTT} ms"
+	stop_ok || return
+}
+
+# The offloads the guest got (features negotiated with ktvm), and what ktvm
+# then programmed on the TAP (TUNSETOFFLOAD).
+case_net_offloads() {
+	local f g h
+	tap_setup || { reason="cannot set up TAP $TAP"; return; }
+	guest_start net-offloads 120 "tap=$TAP" || { reason=$G_WHY; return; }
+	f='^(rx-checksumming|tx-checksumming|scatter-gather|tcp-segmentation-offload|generic-receive-offload):'
+	grun 40 "ethtool -k eth0 | grep -E '$f' | sed 's/^/KTVM-E2E: ethtool /'" ||
+		{ reason="ethtool -k eth0 failed in the guest"; return; }
+	g=$(sed -n 's/^KTVM-E2E: ethtool \([a-z-]*\): \([a-z]*\).*/\1=\2/p' "$G_CON" | tr -d '\r' | tr '\n' ' ')
+	h=$(ethtool -k "$TAP" 2>/dev/null | grep -E "$f" | sed 's/^\([a-z-]*\): \([a-z]*\).*/\1=\2/' | tr '\n' ' ')
+	echo "guest eth0: $g" >"$out/net-offloads.ethtool"
+	echo "host $TAP: $h" >>"$out/net-offloads.ethtool"
+	[[ " $g" == *" tx-checksumming=on "* && " $g" == *" tcp-segmentation-offload=on "* ]] ||
+		{ reason="guest offloads not on: $g"; return; }
+	note="guest: ${g% }; tap: ${h% }"
+	stop_ok || return
+}
+
+# iperf3_mbps FILE: receiver throughput in Mbit/s from iperf3 -f m output.
+iperf3_mbps() { awk '/receiver/ {for (i = 2; i <= NF; i++) if ($i == "Mbits/sec") v = $(i - 1)} END {print v}' "$1"; }
+mbps_to_gbps() { awk -v m="$1" 'BEGIN {if (m == "") print "?"; else printf "%.2f", m / 1000}'; }
+
+# start_guest_iperf3: iperf3 server in the guest, waited for until it listens.
+start_guest_iperf3() {
+	grun 40 "iperf3 -s -D >/dev/null 2>&1; i=0; while ! netstat -ltn | grep -q ':5201 '; do i=\$((i+1)); [ \$i -gt 100 ] && exit 1; usleep 100000; done" ||
+		{ reason="iperf3 server did not start in the guest"; return 1; }
+}
+
+# run_iperf3 NAME SECONDS [-R]: host client against the guest's server
+# (-R: the guest sends). Sets MBPS.
+run_iperf3() {
+	local f=$out/$1.iperf3 s=$2
+	shift 2
+	MBPS=''
+	timeout $((s + 40)) iperf3 -c "$GUEST_IP" -t "$s" -f m --connect-timeout 10000 "$@" >"$f" 2>&1 || return 1
+	MBPS=$(iperf3_mbps "$f")
+	[[ -n $MBPS ]]
+}
+
+case_net_iperf() {
+	local tx rx
+	tap_setup || { reason="cannot set up TAP $TAP"; return; }
+	guest_start net-iperf 180 "tap=$TAP" || { reason=$G_WHY; return; }
+	start_guest_iperf3 || return
+	run_iperf3 net-iperf.host-to-guest 5 || { reason="iperf3 host->guest failed: $(tail -n1 "$out/net-iperf.host-to-guest.iperf3")"; return; }
+	rx=$MBPS
+	run_iperf3 net-iperf.guest-to-host 5 -R || { reason="iperf3 guest->host failed: $(tail -n1 "$out/net-iperf.guest-to-host.iperf3")"; return; }
+	tx=$MBPS
+	note="TCP 5 s: guest->host $(mbps_to_gbps "$tx") Gbit/s, host->guest $(mbps_to_gbps "$rx") Gbit/s"
+	echo "$note" >"$out/net-iperf.throughput"
+	awk -v a="$tx" -v b="$rx" -v m="$IPERF_MIN_MBPS" 'BEGIN {exit !(a > m && b > m)}' ||
+		{ reason="throughput under $IPERF_MIN_MBPS Mbit/s: $note"; return; }
+	stop_ok || return
+}
+
+# RX stall and recovery. With eth0 down the guest's virtio_net has NAPI
+# disabled: the RX buffers it posted stay in the ring but nothing consumes or
+# refills them. A UDP flood from the host (to a static neighbour entry, as the
+# guest answers no ARP then) fills the guest's RX ring (256), then ktvm has to
+# stop reading the TAP, whose queue (qlen 1000) fills and drops (its tx_dropped
+# counter proves it; measured: 1753 of 3000 dropped, 1255 delivered later). eth0 up again: NAPI takes the queued packets, refills
+# and kicks; ktvm must resume reading the TAP, and pings must work again
+# within a bounded time.
+case_net_rx_stall() {
+	local d0 d1 r0 r1 i u
+	tap_setup || { reason="cannot set up TAP $TAP"; return; }
+	guest_start net-rx-stall 180 "tap=$TAP" || { reason=$G_WHY; return; }
+	grun 40 "ping -c 1 -W 5 -w 20 $HOST_IP" || { reason="guest cannot ping the host before the stall"; return; }
+	ip neigh replace "$GUEST_IP" lladdr "$DEFAULT_MAC" dev "$TAP" nud permanent
+	grun 20 'ip link set eth0 down && echo "KTVM-E2E: rx_before=$(cat /sys/class/net/eth0/statistics/rx_packets)"' ||
+		{ reason="could not take eth0 down in the guest"; return; }
+	r0=$(gfield rx_before)
+	d0=$(cat "/sys/class/net/$TAP/statistics/tx_dropped")
+	# 3000 datagrams of 1000 bytes to the discard port, one socket, no forks.
+	exec {u}>"/dev/udp/$GUEST_IP/9" || { reason="cannot open a UDP socket to the guest"; return; }
+	for ((i = 0; i < 3000; i++)); do printf '%1000s' '' >&"$u" 2>/dev/null; done
+	exec {u}>&-
+	d1=$(cat "/sys/class/net/$TAP/statistics/tx_dropped")
+	((d1 - d0 > 0)) || { reason="the flood dropped nothing on the TAP (tx_dropped $d0 -> $d1): the guest's ring never filled up?"; return; }
+	grun 60 "ip link set eth0 up && ping -c 3 -W 5 -w 40 $HOST_IP" ||
+		{ reason="after the stall (TAP dropped $((d1 - d0))), the guest cannot ping the host within 40 s"; return; }
+	host_ping -c 3 -W 5 -w 30 || { reason="after the stall, the host cannot ping the guest"; return; }
+	grun 20 'echo "KTVM-E2E: rx_after=$(cat /sys/class/net/eth0/statistics/rx_packets)"' || { reason="agent did not answer"; return; }
+	r1=$(gfield rx_after)
+	# The guest must get the packets that waited in its ring and in the TAP.
+	((r1 - r0 >= 256)) || { reason="guest received only $((r1 - r0)) packets after the stall, want >= 256 (its full ring)"; return; }
+	note="TAP dropped $((d1 - d0)) of 3000, guest got $((r1 - r0)) after eth0 up"
+	stop_ok || return
+}
+
+# A user without CAP_NET_ADMIN cannot create the TAP: status 1, one line that
+# names it. That user needs /dev/kvm to get that far: in the venue (whose
+# /dev/kvm is root's only) a temporary chmod; natively the device's group, if
+# it has one; else only "status 1 or 2, one line" is checked (noted).
+case_net_tap_eperm() {
+	local mode rc=0 g k=$VMLINUX groups=() kvm_ok=''
+	G_NAME=net-tap-eperm G_T0=$(now_ms) G_STATUS=''
+	ip link del "$TAP" 2>/dev/null || true
+	mode=$(stat -c %a /dev/kvm)
+	g=$(stat -c %g /dev/kvm)
+	if [[ -n ${E2E_IN_VENUE:-} ]]; then
+		chmod 666 /dev/kvm
+		kvm_ok=1
+	elif ((g != 0)) && [[ $mode == ?[67]? ]]; then
+		groups=(--groups="$g")
+		kvm_ok=1
+	fi
+	if [[ $(stat -c %A "$k") != *r?? ]]; then # not world-readable: a copy that is
+		k=$(mktemp /tmp/ktvm-e2e-vmlinux.XXXXXX)
+		cp "$VMLINUX" "$k" && chmod 644 "$k"
+	fi
+	timeout -k 2 30 setpriv --reuid=65534 --regid=65534 --clear-groups "${groups[@]}" \
+		"$KTVM" run --kernel "$k" --net "tap=$TAP" --timeout 10 </dev/null >/dev/null 2>"$out/$G_NAME.stderr" || rc=$?
+	[[ -n ${E2E_IN_VENUE:-} ]] && chmod "$mode" /dev/kvm
+	[[ $k == "$VMLINUX" ]] || rm -f "$k"
+	G_STATUS=$rc
+	((rc == 1 || rc == 2)) || { reason="status $rc, want 1 or 2 ($(head -n1 "$out/$G_NAME.stderr"))"; return; }
+	(($(wc -l <"$out/$G_NAME.stderr") == 1)) || { reason="$(wc -l <"$out/$G_NAME.stderr") lines on stderr, want 1"; return; }
+	if [[ -n $kvm_ok ]]; then
+		grep -q "$TAP" "$out/$G_NAME.stderr" || { reason="error does not name the TAP: $(cat "$out/$G_NAME.stderr")"; return; }
+		note="$(cat "$out/$G_NAME.stderr")"
+	else
+		note="uid 65534 has no /dev/kvm here, so the TAP error path is untested: $(cat "$out/$G_NAME.stderr")"
+	fi
+}
+
+# net_case NAME: run one network case (resumable like the others).
+net_case() {
+	local name=$1 rc=0 reason='' note='' ms fn
+	want_run "$name" || rc=$?
+	((rc == 1)) && return 0
+	if ((rc == 2)); then
+		reason="the venue froze during this case $MAX_TRIES times"
+	elif [[ ! -s $NET_INITRD ]]; then
+		reason="$NET_INITRD missing"
+	else
+		fn=case_${name//-/_}
+		G_T0=$(now_ms) G_NAME=$name
+		"$fn"
+		[[ $name == net-tap-eperm ]] || guest_end
+		[[ -e $out/$name.ms ]] || echo $(($(now_ms) - G_T0)) >"$out/$name.ms"
+	fi
+	if [[ -z $reason ]]; then
+		ms=$(cat "$out/$name.ms")
+		printf 'PASS %s (%d.%ds)%s\n' "$name" $((ms / 1000)) $((ms % 1000 / 100)) "${note:+: $note}"
+	else
+		printf 'FAIL %s: %s\n' "$name" "$reason"
+	fi | tee "$out/$name.result"
+	: >"$out/$name.done"
+}
+
+# --- net-bench: iperf3 both ways and ping RTT, ktvm vs QEMU (not in the default run) ---
+NET_BENCH_VMMS=${E2E_NET_BENCH_VMMS:-ktvm,qemu-vhost-off,qemu-vhost-on}
+
+# bench_one NAME VMM SECONDS: one boot; writes NAME.{g2h,h2g,rtt} (Mbit/s, ms).
+bench_one() {
+	local name=$1 s=$3 reason=''
+	G_WHY='' G_VMM=$2 G_T0=$(now_ms) G_NAME=$name
+	if tap_setup && guest_start "$name" $((s * 2 + 150)) "tap=$TAP"; then
+		if start_guest_iperf3; then
+			run_iperf3 "$name.g2h" "$s" -R && echo "$MBPS" >"$out/$name.g2h"
+			run_iperf3 "$name.h2g" "$s" && echo "$MBPS" >"$out/$name.h2g"
+		fi
+		host_ping -c 50 -i 0.05 -W 5 -w 30 -q && echo "$RTT" >"$out/$name.rtt"
+		guest_stop
+	fi
+	guest_end
+	G_VMM=ktvm
+	printf 'net-bench %s: guest->host %s Gbit/s, host->guest %s Gbit/s, rtt %s ms%s\n' "$name" \
+		"$(mbps_to_gbps "$(cat "$out/$name.g2h" 2>/dev/null)")" "$(mbps_to_gbps "$(cat "$out/$name.h2g" 2>/dev/null)")" \
+		"$(cat "$out/$name.rtt" 2>/dev/null || echo ?)" "${G_WHY:+ ($G_WHY)}"
+	G_WHY=''
+}
+
+# Interleaved A B C A B C, so drift in the machine hits every VMM alike; median.
+net_bench() {
+	local i v list name rc f s=${E2E_NET_BENCH_SECONDS:-10} g2h h2g rtt
+	IFS=, read -ra list <<<"$NET_BENCH_VMMS"
+	for ((i = 1; i <= runs; i++)); do
+		for v in "${list[@]}"; do
+			name=netbench-$v-$i rc=0
+			want_run "$name" || rc=$?
+			((rc == 1)) && continue
+			if ((rc == 2)); then
+				echo "net-bench $name: venue froze $MAX_TRIES times" | tee "$out/$name.result"
+			else
+				bench_one "$name" "$v" "$s" | tee "$out/$name.result"
+			fi
+			: >"$out/$name.done"
+		done
+	done
+	echo "net-bench: median of $runs, iperf3 TCP ${s} s per direction, ping -c 50 -i 0.05; 1 vCPU, 256M, TAP $TAP"
+	printf 'net-bench: %-16s %18s %18s %14s\n' VMM "guest->host Gbit/s" "host->guest Gbit/s" "ping rtt ms"
+	for v in "${list[@]}"; do
+		g2h=$(cat "$out"/netbench-"$v"-*.g2h 2>/dev/null | median_f)
+		h2g=$(cat "$out"/netbench-"$v"-*.h2g 2>/dev/null | median_f)
+		rtt=$(cat "$out"/netbench-"$v"-*.rtt 2>/dev/null | median_f)
+		printf 'net-bench: %-16s %18s %18s %14s\n' "$v" "$(mbps_to_gbps "$g2h")" "$(mbps_to_gbps "$h2g")" "${rtt:-?}"
+	done
+}
+
+# median of decimal numbers (empty when there are none)
+median_f() { sort -g | awk '{a[NR] = $1} END {if (NR) print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2)}'; }
