@@ -73,7 +73,20 @@ int tap_open(const char *name, bool multi_queue, char *ifname, char *err, size_t
 	memset(&ifr, 0, sizeof(ifr));
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | (multi_queue ? IFF_MULTI_QUEUE : 0);
 	memcpy(ifr.ifr_name, name, strlen(name));
-	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+	int r = ioctl(fd, TUNSETIFF, &ifr);
+
+	if (r < 0 && errno == EINVAL && !multi_queue && (features & IFF_MULTI_QUEUE)) {
+		/*
+		 * A TAP created with 'multi_queue' (as the docs advise, so one TAP
+		 * serves any queue_pairs) refuses a single-queue attach: attach as
+		 * its one queue instead.
+		 */
+		ifr.ifr_flags |= IFF_MULTI_QUEUE;
+		r = ioctl(fd, TUNSETIFF, &ifr);
+		if (r < 0)
+			errno = EINVAL; /* report the first attempt's reason */
+	}
+	if (r < 0) {
 		int e = errno;
 
 		close(fd);
