@@ -164,11 +164,11 @@ case_net_ping() {
 }
 
 # The guest's source MAC as the host sees it on the wire (tcpdump -e), and in
-# its neighbour table; a custom mac= here, the default is checked by net-ping.
+# its neighbour table: NetConfig's default, 02:00:00:00:00:01, with no mac= given.
 case_net_mac() {
-	local mac=02:6b:74:76:6d:02 td=$out/net-mac.tcpdump tdpid src
+	local mac=$DEFAULT_MAC td=$out/net-mac.tcpdump tdpid src
 	tap_setup || { reason="cannot set up TAP $TAP"; return; }
-	guest_start net-mac 120 "tap=$TAP,mac=$mac" || { reason=$G_WHY; return; }
+	guest_start net-mac 120 "tap=$TAP" || { reason=$G_WHY; return; }
 	check_nic "$mac" 1500 || return
 	timeout 60 tcpdump -e -n -l -c 1 -i "$TAP" "icmp and src host $GUEST_IP" >"$td" 2>"$td.err" &
 	tdpid=$!
