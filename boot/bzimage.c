@@ -104,7 +104,7 @@ static int place_initrd(struct guest_mem *m, const struct x86_boot_in *in,
 int bzimage_load(struct guest_mem *m, const struct x86_boot_in *in, struct x86_boot_out *out,
 		 char *err, size_t errlen)
 {
-	struct boot_params bp;
+	struct boot_params bp = {0}; /* for the analyzer: boot_err is variadic */
 	struct setup_header *h = &bp.hdr;
 	uint64_t low_end = x86_low_ram_end(m);
 	uint64_t setup_size, pm_size, need, load, run, initrd = 0;

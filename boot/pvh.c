@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include "arch/x86_64/layout.h"
-#include "arch/x86_64/memmap.h"
 #include "boot/boot.h"
 #include "boot/pvh.h"
 
@@ -112,7 +111,7 @@ static int scan_notes(const uint8_t *p, uint64_t len, uint64_t align, uint32_t *
 
 int pvh_find_entry(const uint8_t *img, size_t size, uint32_t *entry, char *err, size_t errlen)
 {
-	Elf64_Ehdr eh;
+	Elf64_Ehdr eh = {0}; /* for the analyzer: boot_err is variadic */
 
 	if (check_ehdr(img, size, &eh, err, errlen))
 		return -1;
@@ -179,11 +178,20 @@ static int load_segments(struct guest_mem *m, const uint8_t *img, size_t size, c
 	return 0;
 }
 
+/* End of the RAM region at guest-physical 0 (0 if none). */
+static uint64_t low_ram_end(const struct guest_mem *m)
+{
+	for (unsigned int i = 0; i < m->nregions; i++)
+		if (m->regions[i].gpa == 0)
+			return m->regions[i].size;
+	return 0;
+}
+
 /* The initrd goes as high as possible in low RAM (below 4 GiB), above the kernel. */
 static int place_initrd(struct guest_mem *m, const struct x86_boot_in *in, uint64_t kernel_end,
 			uint64_t *addr, char *err, size_t errlen)
 {
-	uint64_t low_end = x86_low_ram_end(m);
+	uint64_t low_end = low_ram_end(m);
 	uint64_t floor = ALIGN_UP(kernel_end, PAGE_SIZE);
 
 	if (low_end > X86_MMIO_HOLE_END)
@@ -213,7 +221,7 @@ int pvh_load(struct guest_mem *m, const struct x86_boot_in *in, struct x86_boot_
 	} info;
 	const uint64_t info_gpa = X86_PVH_INFO_ADDR;
 	uint64_t kstart, kend, initrd = 0;
-	uint32_t entry;
+	uint32_t entry = 0; /* for the analyzer: boot_err is variadic */
 	Elf64_Ehdr eh;
 	size_t cmdlen;
 

@@ -397,6 +397,26 @@ void serial_rx_input(void *opaque, const uint8_t *buf, size_t len)
 	pthread_mutex_unlock(&s->lock);
 }
 
+/*
+ * A break on the line (Ctrl-A b): what a 16550 reports for one, a NUL
+ * character in the FIFO with LSR.BI (and the receiver line status
+ * interrupt).  Linux's 8250 driver turns it into a SysRq prefix: the next
+ * character within 5 s is a SysRq command.
+ */
+void serial_send_break(void *opaque)
+{
+	struct serial *s = opaque;
+
+	pthread_mutex_lock(&s->lock);
+	if (!(s->mcr & MCR_LOOP) && !s->bl_count && rx_push(s, 0)) {
+		s->lsr_err |= LSR_BI;
+		update_irq(s);
+	} else {
+		log_once(LOG_WARN, "serial", "break not sent: the receive FIFO is busy");
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
 struct serial *serial_create(struct vm *vm, struct io_bus *bus, uint64_t base, uint32_t gsi,
 			     struct console *con)
 {
@@ -425,8 +445,10 @@ struct serial *serial_create(struct vm *vm, struct io_bus *bus, uint64_t base, u
 		free(s);
 		return NULL;
 	}
-	if (con)
+	if (con) {
 		console_set_input(con, serial_rx_input, s);
+		console_set_break(con, serial_send_break, s);
+	}
 	return s;
 }
 
@@ -434,8 +456,10 @@ void serial_destroy(struct serial *s)
 {
 	if (!s)
 		return;
-	if (s->con)
+	if (s->con) {
 		console_set_input(s->con, NULL, NULL);
+		console_set_break(s->con, NULL, NULL);
+	}
 	io_bus_unregister(s->bus, s->base);
 	pthread_mutex_destroy(&s->lock);
 	free(s->backlog);

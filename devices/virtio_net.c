@@ -69,6 +69,8 @@
 #include "devices/virtio_net.h"
 #include "devices/virtio_pci.h"
 #include "vmm/net_config.h"
+#include "vmm/net_pcap.h"
+#include "vmm/seccomp.h"
 
 #define HDR_LEN	      TAP_VNET_HDR_LEN /* struct virtio_net_hdr_v1: VERSION_1 always */
 #define MAX_GSO_FRAME 65550u	       /* 64 KiB IP packet + Ethernet header + VLAN */
@@ -79,6 +81,14 @@
 #define CTRL_MAX_CMD  65536	       /* readable bytes of one control command */
 
 #define F(bit) (1ULL << (bit))
+
+/*
+ * Counters have one writer (the queue's worker) and racy readers (the stats
+ * reporter): relaxed atomic loads and stores, which cost a plain mov.
+ */
+#define STAT_ADD(field, v) \
+	__atomic_store_n(&(field), __atomic_load_n(&(field), __ATOMIC_RELAXED) + (v), __ATOMIC_RELAXED)
+#define STAT_INC(field) STAT_ADD(field, 1)
 
 enum { EV_STOP, EV_TAP, EV_RX_KICK, EV_TX_KICK, EV_CTRL_KICK };
 
@@ -144,6 +154,7 @@ struct virtio_net {
 	uint64_t guest_offloads; /* current VIRTIO_NET_F_GUEST_* offloads */
 	bool promisc, allmulti;
 	struct net_ctrl_stats ctl_stats;
+	struct net_pcap *pcap; /* pcap=FILE, or NULL: the data path tests it, nothing more */
 
 	struct virtio_net *next; /* all NICs, for virtio_net_stop_all */
 };
@@ -265,8 +276,10 @@ static void notify(struct net_pair *p, struct virtq *q, struct net_queue_stats *
 {
 	virtq_flush(q);
 	if (virtq_should_interrupt(q)) {
-		st->interrupts++;
+		STAT_INC(st->interrupts);
 		p->n->vdev.t->notify_queue(&p->n->vdev, q);
+	} else {
+		STAT_INC(st->irq_suppressed);
 	}
 }
 
@@ -298,7 +311,7 @@ static void process_tx(struct net_pair *p)
 				break;
 			done++;
 			if (c->out_bytes < HDR_LEN) {
-				st->drop_short++;
+				STAT_INC(st->drop_short);
 				log_once(LOG_WARN, "virtio-net",
 					 "%s: TX chain of %u bytes, shorter than the header",
 					 p->name, c->out_bytes);
@@ -307,7 +320,7 @@ static void process_tx(struct net_pair *p)
 				continue;
 			}
 			if (p->tap_failed) {
-				st->drop_error++;
+				STAT_INC(st->drop_error);
 				virtq_push(q, c->head, 0);
 				pushed++;
 				continue;
@@ -319,21 +332,24 @@ static void process_tx(struct net_pair *p)
 			    (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
 				/* The TAP is full: keep the chain for when it drains. */
 				virtq_unpop(q, 1);
-				st->eagain++;
+				STAT_INC(st->eagain);
 				p->tx_wait = true;
 				tap_update_events(p);
 				goto out;
 			}
 			if (w < 0) {
-				st->drop_error++;
+				STAT_INC(st->drop_error);
 				log_once(LOG_WARN, "virtio-net",
 					 "%s: TAP refused a %u-byte frame: %s", p->name,
 					 c->out_bytes - HDR_LEN, strerror(errno));
 				if (errno == EBADFD || errno == EIO || errno == EBADF)
 					tap_hard_error(p, "write", errno);
 			} else {
-				st->packets++;
-				st->bytes += c->out_bytes - HDR_LEN;
+				STAT_INC(st->packets);
+				STAT_ADD(st->bytes, c->out_bytes - HDR_LEN);
+				if (p->n->pcap)
+					net_pcap_write(p->n->pcap, c->iov, c->n_out, HDR_LEN,
+						       c->out_bytes - HDR_LEN);
 			}
 			virtq_push(q, c->head, 0);
 			pushed++;
@@ -404,7 +420,7 @@ static int rx_gather(struct net_pair *p, struct virtq *q, unsigned int *niov_out
 				virtq_unpop(q, 1);
 				break;
 			}
-			st->drop_short++;
+			STAT_INC(st->drop_short);
 			log_once(LOG_WARN, "virtio-net",
 				 "%s: unusable RX buffer (%u bytes in %u pieces)", p->name,
 				 c->in_bytes, c->n_in);
@@ -454,7 +470,7 @@ static void process_rx(struct net_pair *p)
 				virtq_disable_kicks(q);
 				continue;
 			}
-			st->no_buffers++;
+			STAT_INC(st->no_buffers);
 			p->rx_wait = true;
 			tap_update_events(p);
 			break;
@@ -467,9 +483,9 @@ static void process_rx(struct net_pair *p)
 		if (r <= 0) {
 			virtq_unpop(q, (uint16_t)nch);
 			if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-				st->eagain++;
+				STAT_INC(st->eagain);
 			} else {
-				st->drop_error++;
+				STAT_INC(st->drop_error);
 				tap_hard_error(p, "read", r < 0 ? errno : EPIPE);
 			}
 			break;
@@ -477,7 +493,7 @@ static void process_rx(struct net_pair *p)
 		frames++;
 		if ((uint64_t)r > space) {
 			/* Larger than the buffers offered: never truncate, drop. */
-			st->drop_oversize++;
+			STAT_INC(st->drop_oversize);
 			log_once(
 				LOG_WARN, "virtio-net",
 				"%s: a %zd-byte frame did not fit the %llu bytes of RX buffers offered: dropped",
@@ -486,10 +502,12 @@ static void process_rx(struct net_pair *p)
 			continue;
 		}
 		if (r < HDR_LEN) {
-			st->drop_short++;
+			STAT_INC(st->drop_short);
 			virtq_unpop(q, (uint16_t)nch);
 			continue;
 		}
+		if (p->n->pcap)
+			net_pcap_write(p->n->pcap, p->rx_iov, niov, HDR_LEN, (size_t)r - HDR_LEN);
 		left = (uint64_t)r;
 		for (k = 0; left; k++) {
 			uint32_t len = left < p->rx_space[k] ? (uint32_t)left : p->rx_space[k];
@@ -505,8 +523,8 @@ static void process_rx(struct net_pair *p)
 		if ((unsigned int)nch > k)
 			virtq_unpop(q, (uint16_t)(nch - (int)k));
 		pushed += k;
-		st->packets++;
-		st->bytes += (uint64_t)r - HDR_LEN;
+		STAT_INC(st->packets);
+		STAT_ADD(st->bytes, (uint64_t)r - HDR_LEN);
 	}
 	if (frames >= RX_BUDGET)
 		p->rx_more = true;
@@ -523,6 +541,8 @@ static void *net_worker(void *opaque)
 	struct net_pair *p = opaque;
 	struct epoll_event evs[8];
 
+	if (ktvm_seccomp_enter(KTVM_THREAD_NET_WORKER))
+		return NULL;
 	/* Kicks that arrived before DRIVER_OK are still counted in the eventfds. */
 	process_tx(p);
 	process_rx(p);
@@ -542,12 +562,12 @@ static void *net_worker(void *opaque)
 				return NULL;
 			case EV_TX_KICK:
 				drain_eventfd(p->txq->kick_fd);
-				p->stats[VIRTIO_NET_TXQ].kicks++;
+				STAT_INC(p->stats[VIRTIO_NET_TXQ].kicks);
 				do_tx = true;
 				break;
 			case EV_RX_KICK:
 				drain_eventfd(p->rxq->kick_fd);
-				p->stats[VIRTIO_NET_RXQ].kicks++;
+				STAT_INC(p->stats[VIRTIO_NET_RXQ].kicks);
 				if (p->rx_wait) {
 					p->rx_wait = false;
 					tap_update_events(p);
@@ -854,7 +874,7 @@ static uint8_t ctrl_command(struct virtio_net *n, uint8_t cls, uint8_t cmd, cons
 		}
 		if (set_active_pairs(n, want))
 			return VIRTIO_NET_ERR;
-		n->ctl_stats.pairs_set++;
+		STAT_INC(n->ctl_stats.pairs_set);
 		log_info("virtio-net", "%s: %u of %u queue pairs active", n->name, want, n->npairs);
 		return VIRTIO_NET_OK;
 	}
@@ -899,11 +919,11 @@ static uint32_t ctrl_one(struct virtio_net *n, struct virtq_chain *c)
 	size_t len = 0;
 
 	if (c->out_bytes < sizeof(struct virtio_net_ctrl_hdr)) {
-		n->ctl_stats.malformed++;
+		STAT_INC(n->ctl_stats.malformed);
 		log_once(LOG_WARN, "virtio-net", "%s: control command of %u bytes: no header",
 			 n->name, c->out_bytes);
 	} else if (c->out_bytes > CTRL_MAX_CMD) {
-		n->ctl_stats.malformed++;
+		STAT_INC(n->ctl_stats.malformed);
 		log_once(LOG_WARN, "virtio-net", "%s: control command of %u bytes: too long",
 			 n->name, c->out_bytes);
 	} else {
@@ -919,7 +939,7 @@ static uint32_t ctrl_one(struct virtio_net *n, struct virtq_chain *c)
 					   len - 2);
 	}
 	if (!status) {
-		n->ctl_stats.no_status++;
+		STAT_INC(n->ctl_stats.no_status);
 		log_once(LOG_WARN, "virtio-net",
 			 "%s: control command without a writable status byte: returned unanswered",
 			 n->name);
@@ -927,9 +947,9 @@ static uint32_t ctrl_one(struct virtio_net *n, struct virtq_chain *c)
 	}
 	*status = ack;
 	if (ack == VIRTIO_NET_OK)
-		n->ctl_stats.ok++;
+		STAT_INC(n->ctl_stats.ok);
 	else
-		n->ctl_stats.err++;
+		STAT_INC(n->ctl_stats.err);
 	return 1;
 }
 
@@ -972,6 +992,8 @@ static void *ctl_worker(void *opaque)
 	struct virtio_net *n = opaque;
 	struct epoll_event evs[2];
 
+	if (ktvm_seccomp_enter(KTVM_THREAD_NET_CTL))
+		return NULL;
 	process_ctrl(n);
 	for (;;) {
 		int k = epoll_wait(n->ctl_epfd, evs, ARRAY_SIZE(evs), -1);
@@ -1123,6 +1145,7 @@ static void net_free(struct virtio_net *n)
 	free(n->vqs);
 	free(n->ctl_chain);
 	free(n->ctl_buf);
+	net_pcap_close(n->pcap); /* the workers are stopped: flushes the capture */
 	free(n);
 }
 
@@ -1175,6 +1198,15 @@ struct virtio_net *virtio_net_new_mq(struct vm *vm, const struct net_config *cfg
 			snprintf(p->name, sizeof(p->name), "%s.q%u", n->name, i);
 	}
 	n->ufo = fd_is_tap && tap_probe_ufo(fds[0]);
+	if (cfg->pcap) {
+		char err[256];
+
+		n->pcap = net_pcap_open(cfg->pcap, err, sizeof(err));
+		if (!n->pcap) {
+			fprintf(stderr, "ktvm: --net pcap=%s: %s\n", cfg->pcap, err);
+			goto fail;
+		}
+	}
 
 	pthread_mutex_init(&n->cfg_lock, NULL);
 	memcpy(n->config.mac, cfg->mac, sizeof(n->config.mac));
@@ -1265,6 +1297,44 @@ bool virtio_net_pair_running(const struct virtio_net *n, unsigned int pair)
 const struct net_ctrl_stats *virtio_net_ctrl_stats(const struct virtio_net *n)
 {
 	return &n->ctl_stats;
+}
+
+const char *virtio_net_name(const struct virtio_net *n)
+{
+	return n->name;
+}
+
+const char *virtio_net_ifname(const struct virtio_net *n)
+{
+	return n->ifname;
+}
+
+struct net_pcap *virtio_net_pcap(const struct virtio_net *n)
+{
+	return n->pcap;
+}
+
+void virtio_net_mac(struct virtio_net *n, uint8_t mac[6])
+{
+	pthread_mutex_lock(&n->cfg_lock);
+	memcpy(mac, n->config.mac, 6);
+	pthread_mutex_unlock(&n->cfg_lock);
+}
+
+void virtio_net_for_each(struct vm *vm, void (*fn)(struct virtio_net *n, void *opaque),
+			 void *opaque)
+{
+	struct virtio_net *list[KTVM_MAX_NICS * 4];
+	unsigned int k = 0;
+
+	/* The list in creation order (it is kept newest first). */
+	pthread_mutex_lock(&nics_lock);
+	for (struct virtio_net *n = nics; n && k < ARRAY_SIZE(list); n = n->next)
+		if (n->vm == vm)
+			list[k++] = n;
+	pthread_mutex_unlock(&nics_lock);
+	while (k)
+		fn(list[--k], opaque); /* NICs live as long as the VM */
 }
 
 int virtio_net_create(struct vm *vm, const struct net_config *cfg, unsigned int index)

@@ -17,7 +17,10 @@
 #define VIRTIO_NET_RXQ_OF(p)  (2 * (p))
 #define VIRTIO_NET_TXQ_OF(p)  (2 * (p) + 1)
 
-/* Per-queue counters, written by the worker only (read them when it is stopped, or as hints). */
+/*
+ * Per-queue counters, written by the worker only with relaxed atomic stores;
+ * readers while it runs use __atomic_load_n(.., __ATOMIC_RELAXED) (vmm/stats.c).
+ */
 struct net_queue_stats {
 	uint64_t packets, bytes; /* frames moved, bytes without the vnet header */
 	uint64_t drop_oversize;	 /* RX: frame larger than the buffers offered */
@@ -25,6 +28,7 @@ struct net_queue_stats {
 	uint64_t drop_error;	 /* the TAP refused the frame or failed */
 	uint64_t kicks;		 /* driver notifications consumed */
 	uint64_t interrupts;	 /* used-buffer interrupts sent */
+	uint64_t irq_suppressed; /* used buffers published without one (EVENT_IDX, NO_INTERRUPT) */
 	uint64_t eagain;	 /* the TAP was full (TX) or empty (RX) */
 	uint64_t no_buffers;	 /* RX: waited for the guest to refill */
 };
@@ -80,5 +84,12 @@ unsigned int virtio_net_max_pairs(const struct virtio_net *n);
 /* Pairs the driver has made active (0 while the device is not running). */
 unsigned int virtio_net_active_pairs(struct virtio_net *n);
 bool virtio_net_pair_running(const struct virtio_net *n, unsigned int pair);
+const char *virtio_net_name(const struct virtio_net *n);   /* "net0" */
+const char *virtio_net_ifname(const struct virtio_net *n); /* the TAP's name, or "" */
+void virtio_net_mac(struct virtio_net *n, uint8_t mac[6]); /* the MAC as the guest sees it */
+struct net_pcap *virtio_net_pcap(const struct virtio_net *n); /* NULL without pcap= */
+/* fn on every NIC of vm, in creation order (main thread: statistics). */
+void virtio_net_for_each(struct vm *vm, void (*fn)(struct virtio_net *n, void *opaque),
+			 void *opaque);
 
 #endif

@@ -19,11 +19,21 @@ else
 	echo "warning: could not fetch Debian's kernel (see $log_dir/fetch-kernel.log); real-image tests skip"
 fi
 
+# Debian's arm64 Image and the arm64 venue's images (build/e2e/arm64).
+if tests/e2e/arm64/prepare.sh >"$log_dir/arm64-prepare.log" 2>&1; then
+	export KTVM_TEST_ARM64_IMAGE=$PWD/build/e2e/arm64/Image
+else
+	echo "warning: could not fetch Debian's arm64 kernel (see $log_dir/arm64-prepare.log); real-image tests skip"
+fi
+
 tests/run_unit.sh "$@" | tee "$log_dir/unit.log"
 tests/e2e/run.sh 2>&1 | tee "$log_dir/e2e.log"
+# arm64: a cross-built ktvm in an emulated arm64 with EL2 (~1-4 min).
+tests/e2e/arm64/run.sh 2>&1 | tee "$log_dir/e2e-arm64.log"
 
 read -r up uf <<<"$(count unit "$log_dir/unit.log")"
 read -r ep ef <<<"$(count e2e "$log_dir/e2e.log")"
-up=${up:-0}; uf=${uf:-1}; ep=${ep:-0}; ef=${ef:-1}
-echo "$((up + ep)) passed, $((uf + ef)) failed"
-[ $((uf + ef)) -eq 0 ]
+read -r ap af <<<"$(count e2e-arm64 "$log_dir/e2e-arm64.log")"
+up=${up:-0}; uf=${uf:-1}; ep=${ep:-0}; ef=${ef:-1}; ap=${ap:-0}; af=${af:-1}
+echo "$((up + ep + ap)) passed, $((uf + ef + af)) failed"
+[ $((uf + ef + af)) -eq 0 ]

@@ -18,6 +18,7 @@
 #include "vmm/config_json.h"
 #include "vmm/ktvm.h"
 #include "vmm/net_config.h"
+#include "vmm/seccomp.h"
 
 enum {
 	OPT_KERNEL = 'k',
@@ -31,6 +32,12 @@ enum {
 	OPT_LOG_LEVEL,
 	OPT_NET,
 	OPT_CONFIG,
+	OPT_SECCOMP,
+	OPT_USER,
+	OPT_DUMP_DTB,
+	OPT_LOG_FILE,
+	OPT_STATS,
+	OPT_API_SOCK,
 };
 
 static const struct option run_options[] = {
@@ -44,6 +51,12 @@ static const struct option run_options[] = {
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "dump-dtb", required_argument, NULL, OPT_DUMP_DTB },
+	{ "log-file", required_argument, NULL, OPT_LOG_FILE },
+	{ "stats", no_argument, NULL, OPT_STATS },
+	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -62,23 +75,47 @@ void config_print_run_help(FILE *out)
 		"                           \"%s\"\n"
 		"  -c, --cpus N           number of vCPUs, 1..%u [1]\n"
 		"  -m, --memory SIZE      guest RAM: 512M, 2G, or a plain number of MiB [512M]\n"
-		"      --console KIND     stdio | none | file:PATH: where the serial console goes [stdio]\n"
+		"      --console KIND     stdio | stdio,log=FILE | none | file:PATH: where the\n"
+		"                         serial console goes; log=FILE also copies the output\n"
+		"                         to FILE [stdio]\n"
 		"      --timeout SECONDS  stop the guest after SECONDS, status 124 [none]\n"
-		"      --log-level LEVEL  error | warn | info | debug [warn]\n"
+		"      --log-level LEVEL  error | warn | info | debug [warn]; info adds the boot\n"
+		"                         timeline (start, first KVM_RUN, first console byte, exit)\n"
+		"      --log-file FILE    log lines (timestamp, thread, level, subsystem) to FILE,\n"
+		"                         appended, instead of stderr [stderr]\n"
+		"      --stats            print the statistics as one JSON line on stderr at exit\n"
+		"                         (any time: kill -USR1, Ctrl-A s, or the control socket) [off]\n"
+		"      --api-sock PATH    serve a control socket at PATH: one command per line,\n"
+		"                         pause | resume | stats | stop | help, answered \"ok\",\n"
+		"                         a JSON line (stats) or \"error: ...\"; 'stop' ends ktvm\n"
+		"                         with status 0; see 'ktvm ctl' [none]\n"
 		"      --net SPEC         a virtio-net NIC (repeatable, up to %u), SPEC is\n"
 		"                           tap=NAME[,mac=MAC][,mtu=N]  create or attach TAP NAME\n"
 		"                           fd=N[,mac=MAC][,mtu=N]      use the open TAP fd N\n"
-		"                         also queue_pairs=N (1..256) [1], msix=on|off [on];\n"
+		"                         also queue_pairs=N (1..256) [1], msix=on|off [on],\n"
+		"                         pcap=FILE: every frame both ways into FILE [off];\n"
 		"                         MAC defaults to 02:00:00:00:00:01 and must differ per NIC;\n"
 		"                         fd=N is one TAP queue, so it gives one queue pair\n"
 		"      --config FILE      read the configuration from a JSON file first; flags\n"
 		"                         given on the command line override it, and any --net\n"
 		"                         replaces the file's \"nets\" ('ktvm config --print\n"
 		"                         [options]' prints the effective configuration as JSON)\n"
+		"      --seccomp MODE     on | log | off: per-thread syscall allow-lists; a\n"
+		"                         forbidden syscall ends ktvm (status 1) with a line naming\n"
+		"                         the thread class; log only logs it (dmesg/audit) [on]\n"
+		"      --user UID[:GID]   started as root: become this user (or NAME[:GROUP])\n"
+		"                         after setup; all capabilities are dropped either way\n"
+		"      --dump-dtb FILE    arm64: write the guest's device tree to FILE and stop\n"
 		"  -h, --help             this text\n"
 		"\n"
-		"Console escape (when stdin is a terminal): Ctrl-A x quits (status 0),\n"
-		"Ctrl-A Ctrl-A sends Ctrl-A to the guest.\n"
+		"Console escapes (when stdin is a terminal), Ctrl-A then:\n"
+		"    x       quit (status 0)\n"
+		"    s       print the statistics (one JSON line) on stderr\n"
+		"    b       send a serial break (Linux: the next key within 5 s is a\n"
+		"            SysRq command, e.g. Ctrl-A b h for its help)\n"
+		"    Ctrl-A  send Ctrl-A to the guest\n"
+		"Signals: SIGUSR1 prints the statistics on stderr; SIGINT, SIGTERM, SIGHUP\n"
+		"stop the guest (status 128 + the signal's number).\n"
 		"\n"
 		"Exit status:\n"
 		"    0  the guest powered off (ACPI S5) or rebooted (ACPI reset, i8042 reset)\n"
@@ -161,6 +198,27 @@ static void config_defaults(struct vm_config *cfg)
 	cfg->log_level = LOG_WARN;
 }
 
+int config_parse_console(const char *s, struct vm_config *cfg)
+{
+	if (!strcmp(s, "stdio")) {
+		cfg->console = CONSOLE_STDIO;
+		cfg->console_log = NULL;
+	} else if (!strncmp(s, "stdio,log=", 10) && s[10]) {
+		cfg->console = CONSOLE_STDIO;
+		cfg->console_log = s + 10;
+	} else if (!strcmp(s, "none")) {
+		cfg->console = CONSOLE_NONE;
+		cfg->console_log = NULL;
+	} else if (!strncmp(s, "file:", 5) && s[5]) {
+		cfg->console = CONSOLE_FILE;
+		cfg->console_path = s + 5;
+		cfg->console_log = NULL;
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
 static int check_readable(const char *what, const char *path, FILE *err)
 {
 	if (access(path, R_OK) != 0)
@@ -214,7 +272,7 @@ static const char *find_config(int argc, char **argv)
 	const char *path = NULL;
 	int c;
 
-	optind = 1;
+	optind = 0; /* 0, not 1: glibc fully resets getopt only then */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":k:i:a:c:m:h", run_options, NULL)) != -1)
 		if (c == OPT_CONFIG)
@@ -234,7 +292,7 @@ int config_parse_args(int argc, char **argv, struct vm_config *cfg, bool need_ke
 	file = find_config(argc, argv);
 	if (file && config_json_load(file, cfg, err))
 		return KTVM_EXIT_USAGE;
-	optind = 1;
+	optind = 0; /* 0, not 1: glibc fully resets getopt only then */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":k:i:a:c:m:h", run_options, NULL)) != -1) {
 		switch (c) {
@@ -267,17 +325,24 @@ int config_parse_args(int argc, char **argv, struct vm_config *cfg, bool need_ke
 						   optarg);
 			break;
 		case OPT_CONSOLE:
-			if (!strcmp(optarg, "stdio")) {
-				cfg->console = CONSOLE_STDIO;
-			} else if (!strcmp(optarg, "none")) {
-				cfg->console = CONSOLE_NONE;
-			} else if (!strncmp(optarg, "file:", 5) && optarg[5]) {
-				cfg->console = CONSOLE_FILE;
-				cfg->console_path = optarg + 5;
-			} else {
-				return usage_error(err, "--console takes stdio, none or file:PATH, not '%s'",
-						   optarg);
-			}
+			/* optarg is never NULL for a required_argument option; the analyzer can't know. */
+			if (!optarg || config_parse_console(optarg, cfg))
+				return usage_error(
+					err, "--console takes stdio, stdio,log=FILE, none or file:PATH, not '%s'",
+					optarg ? optarg : "");
+			break;
+		case OPT_LOG_FILE:
+			if (!optarg || !*optarg)
+				return usage_error(err, "--log-file needs a file name");
+			cfg->log_file = optarg;
+			break;
+		case OPT_STATS:
+			cfg->stats = true;
+			break;
+		case OPT_API_SOCK:
+			if (!optarg || !*optarg || strlen(optarg) >= 108)
+				return usage_error(err, "--api-sock takes a path of 1 to 107 bytes");
+			cfg->api_sock = optarg;
 			break;
 		case OPT_TIMEOUT:
 			if (parse_uint(optarg, 100000000UL, &v) || v == 0)
@@ -296,6 +361,30 @@ int config_parse_args(int argc, char **argv, struct vm_config *cfg, bool need_ke
 			cli_nets = true;
 			if (parse_net(cfg, optarg, err))
 				return KTVM_EXIT_USAGE;
+			break;
+		case OPT_SECCOMP: {
+			enum ktvm_seccomp_mode mode;
+
+			if (ktvm_seccomp_parse_mode(optarg, &mode))
+				return usage_error(err, "--seccomp takes on, log or off, not '%s'",
+						   optarg);
+			cfg->seccomp = (int)mode;
+			break;
+		}
+		case OPT_USER: {
+			uid_t uid;
+			gid_t gid;
+
+			if (ktvm_parse_user(optarg, &uid, &gid))
+				return usage_error(err, "--user takes UID[:GID] or NAME[:GROUP], not '%s'",
+						   optarg);
+			cfg->has_user = true;
+			cfg->uid = (unsigned int)uid;
+			cfg->gid = (unsigned int)gid;
+			break;
+		}
+		case OPT_DUMP_DTB:
+			cfg->dump_dtb = optarg;
 			break;
 		case OPT_HELP:
 			config_print_run_help(out);

@@ -57,7 +57,7 @@ static int bad(struct ctx *c, const char *path, const char *fmt, ...)
 
 static int get_string(struct ctx *c, const char *path, json_object *v, const char **out)
 {
-	const char *s;
+	const char *s = NULL;
 
 	if (!json_object_is_type(v, json_type_string))
 		return bad(c, path, "expected a string");
@@ -74,7 +74,7 @@ static int get_string(struct ctx *c, const char *path, json_object *v, const cha
 static int get_int(struct ctx *c, const char *path, json_object *v, int64_t min, int64_t max,
 		   int64_t *out)
 {
-	int64_t x;
+	int64_t x = 0;
 
 	if (!json_object_is_type(v, json_type_int))
 		return bad(c, path, "expected an integer");
@@ -101,7 +101,7 @@ static int get_mac(struct ctx *c, const char *path, json_object *v, uint8_t mac[
 			return bad(c, path, "expected an array of six numbers, not %zu",
 				   json_object_array_length(v));
 		for (size_t i = 0; i < 6; i++) {
-			int64_t b;
+			int64_t b = 0;
 
 			snprintf(where, sizeof(where), "%s[%zu]", path, i);
 			if (get_int(c, where, json_object_array_get_idx(v, i), 0, 255, &b))
@@ -124,7 +124,7 @@ static int load_net(struct ctx *c, const char *path, json_object *o, struct net_
 {
 	char where[256]; /* a very long unknown key is cut short in the message */
 	bool has_tap = false, has_fd = false;
-	int64_t x;
+	int64_t x = 0;
 
 	net_config_defaults(n);
 	if (!json_object_is_type(o, json_type_object))
@@ -133,7 +133,7 @@ static int load_net(struct ctx *c, const char *path, json_object *o, struct net_
 	{
 		snprintf(where, sizeof(where), "%s.%s", path, key);
 		if (!strcmp(key, "tap")) {
-			const char *s, *why;
+			const char *s = NULL, *why;
 
 			if (get_string(c, where, v, &s))
 				return KTVM_EXIT_USAGE;
@@ -162,9 +162,14 @@ static int load_net(struct ctx *c, const char *path, json_object *o, struct net_
 			if (!json_object_is_type(v, json_type_boolean))
 				return bad(c, where, "expected true or false");
 			n->msix = json_object_get_boolean(v);
+		} else if (!strcmp(key, "pcap")) {
+			if (get_string(c, where, v, &n->pcap))
+				return KTVM_EXIT_USAGE;
+			if (!*n->pcap)
+				return bad(c, where, "expected a file name");
 		} else {
 			return bad(c, where,
-				   "unknown key (keys: tap, fd, mac, mtu, queue_pairs, msix)");
+				   "unknown key (keys: tap, fd, mac, mtu, queue_pairs, msix, pcap)");
 		}
 	}
 	if (has_tap && has_fd)
@@ -176,7 +181,7 @@ static int load_net(struct ctx *c, const char *path, json_object *o, struct net_
 
 static int load_top(struct ctx *c, json_object *root, struct vm_config *cfg)
 {
-	int64_t x;
+	int64_t x = 0;
 
 	if (!json_object_is_type(root, json_type_object))
 		return bad(c, "", "expected a JSON object at the top");
@@ -196,7 +201,7 @@ static int load_top(struct ctx *c, json_object *root, struct vm_config *cfg)
 				return KTVM_EXIT_USAGE;
 			cfg->cpus = (unsigned int)x;
 		} else if (!strcmp(key, "memory")) {
-			uint64_t b;
+			uint64_t b = 0;
 
 			if (json_object_is_type(v, json_type_int)) {
 				if (get_int(c, key, v, 1, INT64_MAX >> 20, &x))
@@ -217,27 +222,40 @@ static int load_top(struct ctx *c, json_object *root, struct vm_config *cfg)
 					   KTVM_MIN_MEM >> 20);
 			cfg->mem_bytes = b;
 		} else if (!strcmp(key, "console")) {
-			const char *s;
+			const char *s = NULL;
 
-			if (get_string(c, key, v, &s))
+			if (get_string(c, key, v, &s) || !s)
 				return KTVM_EXIT_USAGE;
-			if (!strcmp(s, "stdio")) {
-				cfg->console = CONSOLE_STDIO;
-			} else if (!strcmp(s, "none")) {
-				cfg->console = CONSOLE_NONE;
-			} else if (!strncmp(s, "file:", 5) && s[5]) {
-				cfg->console = CONSOLE_FILE;
-				cfg->console_path = s + 5;
-			} else {
-				return bad(c, key, "expected stdio, none or file:PATH, not '%s'",
+			if (config_parse_console(s, cfg))
+				return bad(c, key,
+					   "expected stdio, stdio,log=FILE, none or file:PATH, not '%s'",
 					   s);
-			}
+		} else if (!strcmp(key, "log_file")) {
+			const char *s = NULL;
+
+			if (get_string(c, key, v, &s) || !s)
+				return KTVM_EXIT_USAGE;
+			if (!*s)
+				return bad(c, key, "expected a file name");
+			cfg->log_file = s;
+		} else if (!strcmp(key, "api_sock")) {
+			const char *s = NULL;
+
+			if (get_string(c, key, v, &s) || !s)
+				return KTVM_EXIT_USAGE;
+			if (!*s || strlen(s) >= 108)
+				return bad(c, key, "expected a path of 1 to 107 bytes");
+			cfg->api_sock = s;
+		} else if (!strcmp(key, "stats")) {
+			if (!json_object_is_type(v, json_type_boolean))
+				return bad(c, key, "expected true or false");
+			cfg->stats = json_object_get_boolean(v);
 		} else if (!strcmp(key, "timeout")) {
 			if (get_int(c, key, v, 0, 100000000, &x))
 				return KTVM_EXIT_USAGE;
 			cfg->timeout_s = (unsigned int)x;
 		} else if (!strcmp(key, "log_level")) {
-			const char *s;
+			const char *s = NULL;
 
 			if (get_string(c, key, v, &s))
 				return KTVM_EXIT_USAGE;
@@ -265,7 +283,7 @@ static int load_top(struct ctx *c, json_object *root, struct vm_config *cfg)
 			return bad(
 				c, key,
 				"unknown key (keys: kernel, initrd, cmdline, cpus, memory, console, "
-				"timeout, log_level, nets)");
+				"timeout, log_level, log_file, stats, api_sock, nets)");
 		}
 	}
 	return 0;
@@ -380,6 +398,13 @@ int config_json_print(const struct vm_config *cfg, FILE *out)
 			s = NULL;
 		add_str(root, "console", s ? s : "none");
 		free(s);
+	} else if (cfg->console == CONSOLE_STDIO && cfg->console_log) {
+		char *s;
+
+		if (asprintf(&s, "stdio,log=%s", cfg->console_log) < 0)
+			s = NULL;
+		add_str(root, "console", s ? s : "stdio");
+		free(s);
 	} else {
 		add_str(root, "console", cfg->console == CONSOLE_NONE ? "none" : "stdio");
 	}
@@ -387,6 +412,12 @@ int config_json_print(const struct vm_config *cfg, FILE *out)
 	add_str(root, "log_level",
 		(unsigned int)cfg->log_level < ARRAY_SIZE(level_names) ? level_names[cfg->log_level]
 								       : "warn");
+	if (cfg->log_file)
+		add_str(root, "log_file", cfg->log_file);
+	if (cfg->stats)
+		json_object_object_add(root, "stats", json_object_new_boolean(true));
+	if (cfg->api_sock)
+		add_str(root, "api_sock", cfg->api_sock);
 	for (unsigned int i = 0; i < cfg->nnets; i++) {
 		const struct net_config *n = &cfg->nets[i];
 		json_object *o = json_object_new_object();
@@ -400,6 +431,8 @@ int config_json_print(const struct vm_config *cfg, FILE *out)
 		if (n->mtu)
 			add_int(o, "mtu", n->mtu);
 		json_object_object_add(o, "msix", json_object_new_boolean(n->msix));
+		if (n->pcap)
+			add_str(o, "pcap", n->pcap);
 		json_object_array_add(nets, o);
 	}
 	json_object_object_add(root, "nets", nets);

@@ -2,7 +2,8 @@
 /*
  * console.c - the guest's serial console on the host side.
  *
- * Output goes to stdout, a file, or nowhere.  vCPU threads only append it to
+ * Output goes to stdout, a file, or nowhere; with stdio,log=FILE to the
+ * terminal and FILE both.  vCPU threads only append it to
  * a buffer; the main thread writes the buffer out when woken, so a slow sink
  * (a 9p file, a busy terminal) costs one write per batch instead of one per
  * guest byte, and never runs on a vCPU.  Input comes from stdin: when
@@ -23,6 +24,8 @@
 #include <unistd.h>
 
 #include "vmm/console_host.h"
+#include "vmm/seccomp.h"
+#include "vmm/stats.h"
 
 #define ESCAPE_CHAR 0x01 /* Ctrl-A */
 #define OUT_BUF_SIZE (64 * 1024)
@@ -31,6 +34,7 @@ struct console {
 	struct vm *vm;
 	int out_fd;	/* -1: output discarded */
 	bool close_out;
+	int log_fd;	/* stdio,log=FILE: a copy of the output, or -1 */
 	/* Output ring: vCPUs append, the main thread drains. */
 	uint8_t *out_buf;
 	size_t out_head, out_len;
@@ -42,6 +46,8 @@ struct console {
 	pthread_mutex_t lock;
 	console_input_fn input_fn;
 	void *input_opaque;
+	console_break_fn break_fn;
+	void *break_opaque;
 };
 
 /* Saved terminal state: global because a fatal-signal handler restores it. */
@@ -77,6 +83,7 @@ static void console_enter_raw_mode(void)
 	raw.c_oflag |= OPOST | ONLCR;
 	termios_saved = 1;
 	atexit(console_restore_terminal);
+	ktvm_seccomp_set_fatal_hook(console_restore_terminal);
 	for (unsigned int i = 0; i < ARRAY_SIZE(fatal); i++)
 		signal(fatal[i], fatal_signal_handler);
 	tcsetattr(STDIN_FILENO, TCSANOW, &raw);
@@ -92,6 +99,7 @@ struct console *console_open(struct vm *vm, const struct vm_config *cfg)
 	c->out_fd = -1;
 	c->in_fd = -1;
 	c->out_wake_fd = -1;
+	c->log_fd = -1;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->out_space, NULL);
 	switch (cfg->console) {
@@ -110,6 +118,16 @@ struct console *console_open(struct vm *vm, const struct vm_config *cfg)
 	case CONSOLE_STDIO:
 		c->out_fd = STDOUT_FILENO;
 		c->in_fd = STDIN_FILENO;
+		if (cfg->console_log) {
+			c->log_fd = open(cfg->console_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+					 0644);
+			if (c->log_fd < 0) {
+				fprintf(stderr, "ktvm: cannot open console log file '%s': %s\n",
+					cfg->console_log, strerror(errno));
+				console_close(c);
+				return NULL;
+			}
+		}
 		if (isatty(STDIN_FILENO))
 			console_enter_raw_mode();
 		break;
@@ -131,10 +149,10 @@ int console_output_fd(struct console *c)
 	return c->out_wake_fd;
 }
 
-static void write_all(struct console *c, const uint8_t *buf, size_t len)
+static void write_all(int fd, const uint8_t *buf, size_t len)
 {
 	while (len) {
-		ssize_t n = write(c->out_fd, buf, len);
+		ssize_t n = write(fd, buf, len);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -166,7 +184,9 @@ void console_flush(struct console *c)
 		const uint8_t *p = c->out_buf + c->out_head;
 
 		pthread_mutex_unlock(&c->lock);
-		write_all(c, p, chunk);
+		write_all(c->out_fd, p, chunk);
+		if (c->log_fd >= 0)
+			write_all(c->log_fd, p, chunk);
 		pthread_mutex_lock(&c->lock);
 		c->out_head = (c->out_head + chunk) % OUT_BUF_SIZE;
 		c->out_len -= chunk;
@@ -189,6 +209,8 @@ void console_close(struct console *c)
 	console_restore_terminal();
 	if (c->close_out)
 		close(c->out_fd);
+	if (c->log_fd >= 0)
+		close(c->log_fd);
 	if (c->out_wake_fd >= 0)
 		close(c->out_wake_fd);
 	free(c->out_buf);
@@ -252,6 +274,14 @@ void console_set_input(struct console *c, console_input_fn fn, void *opaque)
 	pthread_mutex_unlock(&c->lock);
 }
 
+void console_set_break(struct console *c, console_break_fn fn, void *opaque)
+{
+	pthread_mutex_lock(&c->lock);
+	c->break_fn = fn;
+	c->break_opaque = opaque;
+	pthread_mutex_unlock(&c->lock);
+}
+
 static void console_deliver(struct console *c, const uint8_t *buf, size_t len)
 {
 	if (len && c->input_fn)
@@ -277,6 +307,19 @@ size_t console_filter_escapes(struct console *c, uint8_t *buf, size_t len)
 			}
 			if (ch == ESCAPE_CHAR) {
 				buf[out++] = ESCAPE_CHAR;
+				continue;
+			}
+			if (ch == 's' || ch == 'S') {
+				if (c->vm)
+					vm_stats_print(c->vm, STDERR_FILENO);
+				continue;
+			}
+			if (ch == 'b' || ch == 'B') {
+				/* Bytes before the break reach the guest first. */
+				console_deliver(c, buf, out);
+				out = 0;
+				if (c->break_fn)
+					c->break_fn(c->break_opaque);
 				continue;
 			}
 			/* Unknown escape: swallow it, like screen and QEMU do. */

@@ -49,7 +49,13 @@ enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 int log_parse_level(const char *s, enum log_level *out);
-/* One line: "ktvm: [  0.123456] subsys: message" on stderr. */
+/* Send log lines to fd instead of stderr (--log-file); the fd stays open. */
+void log_set_fd(int fd);
+/*
+ * One line: "ktvm: [  0.123456] THREAD LEVEL: subsys: message" on stderr (or
+ * the --log-file), written with one write(2): a monotonic timestamp since
+ * ktvm started, the calling thread's name (ktvm, ktvm-vcpu0, ktvm-net0-q1).
+ */
 void log_msg(enum log_level level, const char *subsys, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -81,6 +87,7 @@ struct net_config {
 	unsigned int mtu;	/* mtu=, 0 = not advertised (1500) */
 	unsigned int queue_pairs; /* queue_pairs=, clamped to [1, 256] (NetConfig) */
 	bool msix;		/* msix=on|off (PCI): multiqueue needs it */
+	const char *pcap;	/* pcap=FILE: capture every frame of this NIC, NULL = off */
 };
 
 struct vm_config {
@@ -91,10 +98,18 @@ struct vm_config {
 	uint64_t mem_bytes;	/* guest RAM */
 	enum console_kind console;
 	const char *console_path; /* CONSOLE_FILE */
+	const char *console_log;  /* --console stdio,log=FILE: also copy output there */
 	unsigned int timeout_s;	/* 0 = none */
 	enum log_level log_level;
+	const char *log_file;	/* --log-file FILE: log lines there instead of stderr */
+	bool stats;		/* --stats: print the statistics (JSON) on stderr at exit */
+	const char *api_sock;	/* --api-sock PATH: the control socket, NULL = none */
 	unsigned int nnets;
 	struct net_config nets[KTVM_MAX_NICS];
+	const char *dump_dtb;	/* --dump-dtb FILE: write the guest's device tree (arm64) */
+	int seccomp;		/* --seccomp: enum ktvm_seccomp_mode (vmm/seccomp.h), 0 = on */
+	bool has_user;		/* --user UID[:GID]: drop to uid:gid after setup */
+	unsigned int uid, gid;
 };
 
 #define KTVM_MAX_CPUS 255
@@ -110,6 +125,8 @@ int config_parse_run(int argc, char **argv, struct vm_config *cfg, FILE *out, FI
 /* The same; need_kernel false for 'ktvm config --print'.  --config FILE is read first. */
 int config_parse_args(int argc, char **argv, struct vm_config *cfg, bool need_kernel, FILE *out,
 		      FILE *err);
+/* --console's value (stdio, stdio,log=FILE, none, file:PATH) into cfg: 0 or -1. */
+int config_parse_console(const char *s, struct vm_config *cfg);
 /* "512M", "2G", "1024" (MiB).  Returns 0 or -1. */
 int parse_mem_size(const char *s, uint64_t *bytes);
 void config_print_run_help(FILE *out);
@@ -205,6 +222,9 @@ void console_write(struct console *c, const uint8_t *buf, size_t len);
 /* A device that accepts input registers itself as the receiver. */
 typedef void (*console_input_fn)(void *opaque, const uint8_t *buf, size_t len);
 void console_set_input(struct console *c, console_input_fn fn, void *opaque);
+/* The device that can signal a line break (Ctrl-A b) registers it here. */
+typedef void (*console_break_fn)(void *opaque);
+void console_set_break(struct console *c, console_break_fn fn, void *opaque);
 
 /* ------------------------------------------------------------------ */
 /* The VM and its vCPUs                                                */
@@ -316,6 +336,8 @@ void arch_vcpu_where(struct vcpu *v, char *buf, size_t len);
 const char *arch_default_cmdline(void);
 /* The irqchip pin routes KVM sets up by default (kept in every KVM_SET_GSI_ROUTING). */
 unsigned int arch_default_gsi_routes(void *entries, unsigned int max);
+/* What KVM_IRQ_LINE calls a GSI (x86: the GSI itself; arm64: an encoded SPI). */
+uint32_t arch_irq_line_number(uint32_t gsi);
 void arch_vm_destroy(struct vm *vm);
 
 #endif /* KTVM_H */

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: MIT
 /* main.c - ktvm's entry point: subcommand dispatch. */
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "vmm/api.h"
 #include "vmm/config_json.h"
 #include "vmm/ktvm.h"
 
@@ -14,6 +18,10 @@ static void print_help(FILE *out)
 		"  ktvm run --kernel PATH [options]   boot a guest ('ktvm run --help' lists options)\n"
 		"  ktvm run --config vm.json [options]  the same, configured by a JSON file\n"
 		"  ktvm config --print [options]      print the effective configuration as JSON\n"
+		"  ktvm ctl SOCKET COMMAND            send COMMAND (pause, resume, stats, stop, help)\n"
+		"                                     to the control socket of a 'ktvm run --api-sock\n"
+		"                                     SOCKET'; prints the answer, status 0 unless it\n"
+		"                                     is an error\n"
 		"  ktvm --version                     print the version\n"
 		"  ktvm --help                        this text\n"
 		"\n"
@@ -53,6 +61,17 @@ int main(int argc, char **argv)
 			return ret;
 		return config_json_print(&cfg, stdout) ? KTVM_EXIT_ERROR : 0;
 	}
+	if (!strcmp(argv[1], "ctl")) {
+		if (argc == 3 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
+			printf("Usage: ktvm ctl SOCKET pause|resume|stats|stop|help\n");
+			return 0;
+		}
+		if (argc != 4) {
+			fprintf(stderr, "ktvm: usage: ktvm ctl SOCKET pause|resume|stats|stop|help\n");
+			return KTVM_EXIT_USAGE;
+		}
+		return api_client(argv[2], argv[3], stdout, stderr);
+	}
 	if (strcmp(argv[1], "run") != 0) {
 		fprintf(stderr, "ktvm: unknown command '%s' (see 'ktvm --help')\n", argv[1]);
 		return KTVM_EXIT_USAGE;
@@ -63,6 +82,16 @@ int main(int argc, char **argv)
 	if (ret)
 		return ret;
 	log_set_level(cfg.log_level);
+	if (cfg.log_file) {
+		int fd = open(cfg.log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+
+		if (fd < 0) {
+			fprintf(stderr, "ktvm: cannot open log file '%s': %s\n", cfg.log_file,
+				strerror(errno));
+			return KTVM_EXIT_USAGE;
+		}
+		log_set_fd(fd);
+	}
 	log_info("boot", "ktvm %s starting", KTVM_VERSION);
 	ret = vm_run(&cfg);
 	log_info("boot", "ktvm exits with status %d", ret);

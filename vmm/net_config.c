@@ -9,6 +9,7 @@
  *   mtu=N         advertise this MTU (68..65535)        [not advertised]
  *   queue_pairs=N queue pairs, clamped to [1, 256]      [1]
  *   msix=on|off   MSI-X on the PCI function             [on]
+ *   pcap=FILE     capture every frame of the NIC to FILE  [off]
  *
  * Pure parsing: nothing here opens the TAP or checks the fd (see cli.c and
  * devices/tap.c).
@@ -163,8 +164,23 @@ const char *net_bad_ifname(const char *s)
 	return NULL;
 }
 
-enum { K_TAP, K_FD, K_MAC, K_MTU, K_QP, K_MSIX, K_NUM };
-static const char *const key_names[K_NUM] = {"tap", "fd", "mac", "mtu", "queue_pairs", "msix"};
+enum { K_TAP, K_FD, K_MAC, K_MTU, K_QP, K_MSIX, K_PCAP, K_NUM };
+static const char *const key_names[K_NUM] = {"tap",	    "fd",   "mac", "mtu",
+					     "queue_pairs", "msix", "pcap"};
+
+const char *net_keep_path(const char *s)
+{
+	struct name_node *n;
+	size_t len = strlen(s);
+
+	n = calloc(1, sizeof(*n) + len + 1);
+	if (!n)
+		return NULL;
+	memcpy((char *)(n + 1), s, len + 1);
+	n->next = tap_names;
+	tap_names = n;
+	return (const char *)(n + 1);
+}
 
 int net_config_parse(const char *spec, struct net_config *out, char *err, size_t errlen)
 {
@@ -178,6 +194,7 @@ int net_config_parse(const char *spec, struct net_config *out, char *err, size_t
 		return fail(err, errlen, "is empty (expected tap=NAME or fd=N)");
 	if (strlen(spec) >= sizeof(buf))
 		return fail(err, errlen, "is too long");
+	/* NOLINTNEXTLINE(clang-analyzer-security.insecureAPI.strcpy): length checked above */
 	strcpy(buf, spec);
 	if (buf[0] == ',' || buf[strlen(buf) - 1] == ',' || strstr(buf, ",,"))
 		return fail(err, errlen, "has an empty item");
@@ -194,7 +211,7 @@ int net_config_parse(const char *spec, struct net_config *out, char *err, size_t
 				break;
 		if (k == K_NUM)
 			return fail(err, errlen,
-				    "unknown key '%s' (keys: tap, fd, mac, mtu, queue_pairs, msix)",
+				    "unknown key '%s' (keys: tap, fd, mac, mtu, queue_pairs, msix, pcap)",
 				    item);
 		if (seen[k])
 			return fail(err, errlen, "'%s' given twice", item);
@@ -247,6 +264,13 @@ int net_config_parse(const char *spec, struct net_config *out, char *err, size_t
 				out->msix = false;
 			else
 				return fail(err, errlen, "msix takes on or off, not '%s'", val);
+			break;
+		case K_PCAP:
+			if (!*val)
+				return fail(err, errlen, "pcap takes a file name");
+			out->pcap = net_keep_path(val);
+			if (!out->pcap)
+				return fail(err, errlen, "out of memory");
 			break;
 		}
 	}

@@ -14,7 +14,7 @@
 void net_config_defaults(struct net_config *out);
 
 /*
- * Parse "tap=NAME[,mac=..][,mtu=N][,queue_pairs=N][,msix=on|off]" or
+ * Parse "tap=NAME[,mac=..][,mtu=N][,queue_pairs=N][,msix=on|off][,pcap=FILE]" or
  * "fd=N[,...]" into *out (defaults first).  Returns 0, or -1 with one
  * sentence (no "ktvm:" prefix, no newline) in err.  queue_pairs outside
  * [1, 256] is clamped with one warning line (NetConfig's contract).
@@ -27,6 +27,7 @@ int net_parse_mac(const char *s, uint8_t mac[6]); /* exactly xx:xx:xx:xx:xx:xx: 
 const char *net_mac_problem(const uint8_t mac[6]); /* "is a multicast address", or NULL */
 const char *net_bad_ifname(const char *s);	   /* why it is no interface name, or NULL */
 const char *net_keep_name(const char *s);	   /* a copy that lives as long as ktvm */
+const char *net_keep_path(const char *s);	   /* the same, any length (pcap=FILE) */
 /* queue_pairs clamped to [1, 256], with one warning line when it had to be. */
 unsigned int net_clamp_queue_pairs(unsigned long long v);
 

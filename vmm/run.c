@@ -14,13 +14,17 @@
 #include <unistd.h>
 #include <linux/kvm.h>
 
+#include "vmm/api.h"
 #include "vmm/console_host.h"
+#include "vmm/seccomp.h"
+#include "vmm/stats.h"
 #include "vmm/vm_internal.h"
 
 struct loop_state {
 	struct vm *vm;
 	int sfd, tfd, cfd;
 	struct loop_handler *console_in;
+	struct api_server *api; /* --api-sock */
 };
 
 static int make_timeout_fd(unsigned int seconds)
@@ -50,6 +54,11 @@ static void on_signal(void *opaque)
 
 	if (read(ls->sfd, &si, sizeof(si)) != sizeof(si))
 		return;
+	if (si.ssi_signo == SIGUSR1) {
+		/* kill -USR1: the statistics as one JSON line on stderr; the guest goes on. */
+		vm_stats_print(ls->vm, STDERR_FILENO);
+		return;
+	}
 	/* Like a shell: a VMM ended by signal N reports 128 + N. */
 	vm_request_stop(ls->vm, 128 + (int)si.ssi_signo, "stopped by signal %s",
 			strsignal((int)si.ssi_signo));
@@ -102,8 +111,22 @@ static void event_loop(struct vm *vm, sigset_t *sigs)
 	if (ls.cfd >= 0)
 		hs[4] = ls.console_in = vm_loop_add(vm, ls.cfd, on_console_in, &ls);
 
+	/* The control socket: created as the user ktvm runs as, before the filter. */
+	if (vm->cfg->api_sock) {
+		ls.api = api_open(vm, vm->cfg->api_sock);
+		if (!ls.api) {
+			vm_request_stop(vm, KTVM_EXIT_ERROR, "cannot create the control socket");
+			goto out;
+		}
+	}
+	/* After the vCPU threads exist (they must not inherit this filter). */
+	if (ktvm_seccomp_enter(KTVM_THREAD_MAIN)) {
+		vm_request_stop(vm, KTVM_EXIT_ERROR, "cannot install the main thread's seccomp filter");
+		goto out;
+	}
 	vm_loop_run(vm);
 out:
+	api_close(ls.api);
 	for (unsigned int i = 0; i < ARRAY_SIZE(hs); i++)
 		vm_loop_del(vm, hs[i]);
 	if (ls.tfd >= 0)
@@ -142,6 +165,7 @@ int vm_run(const struct vm_config *cfg)
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR1); /* statistics (the vCPU kick is a real-time signal) */
 	pthread_sigmask(SIG_BLOCK, &sigs, &old);
 	vcpu_install_kick_handler();
 	signal(SIGPIPE, SIG_IGN);
@@ -189,6 +213,12 @@ int vm_run(const struct vm_config *cfg)
 			goto out;
 		}
 	}
+	/* Setup is done: no privileges from here on, filters ready (see vmm/seccomp.c). */
+	if (ktvm_drop_privileges(cfg->has_user, cfg->uid, cfg->gid) ||
+	    ktvm_seccomp_setup((enum ktvm_seccomp_mode)cfg->seccomp)) {
+		status = KTVM_EXIT_ERROR;
+		goto out;
+	}
 	log_info("vm", "starting %u vCPU(s), %llu MiB", vm.ncpus,
 		 (unsigned long long)(cfg->mem_bytes >> 20));
 	for (unsigned int i = 0; i < vm.ncpus; i++) {
@@ -209,6 +239,8 @@ int vm_run(const struct vm_config *cfg)
 	console_close(vm.console);
 	vm.console = NULL;
 	report_stop(&vm, status);
+	if (cfg->stats)
+		vm_stats_print(&vm, STDERR_FILENO); /* the devices still exist */
 out:
 	console_close(vm.console);
 	vm.console = NULL;

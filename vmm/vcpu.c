@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <linux/kvm.h>
 
+#include "vmm/seccomp.h"
 #include "vmm/vm_internal.h"
 
 static void kick_handler(int sig UNUSED)
@@ -157,6 +158,10 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	if (ktvm_seccomp_enter(KTVM_THREAD_VCPU)) {
+		vm_request_stop(vm, KTVM_EXIT_ERROR, "vCPU %u: cannot install its seccomp filter", v->id);
+		return NULL;
+	}
 
 	if (v->id == 0)
 		log_info("boot", "first KVM_RUN");

@@ -31,7 +31,7 @@ void vm_request_stop(struct vm *vm, int status, const char *fmt, ...)
 
 int vm_irq_line(struct vm *vm, uint32_t gsi, int level)
 {
-	struct kvm_irq_level irq = { .irq = gsi, .level = level };
+	struct kvm_irq_level irq = { .irq = arch_irq_line_number(gsi), .level = level };
 
 	return ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq);
 }

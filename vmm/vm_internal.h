@@ -21,8 +21,11 @@ int vcpu_start(struct vcpu *v);
 /* Make a vCPU leave KVM_RUN now and not enter it again. */
 void vcpu_kick(struct vcpu *v);
 void vcpu_join(struct vcpu *v);
-/* Signal used to kick vCPU threads out of KVM_RUN. */
-#define VCPU_KICK_SIGNAL SIGUSR1
+/*
+ * Signal used to kick vCPU threads out of KVM_RUN: a real-time signal, so
+ * SIGUSR1 stays free for users (kill -USR1 prints the statistics).
+ */
+#define VCPU_KICK_SIGNAL SIGRTMIN
 void vcpu_install_kick_handler(void);
 
 #endif

@@ -189,6 +189,10 @@ int arch_load_kernel(struct vm *vm)
 	int ret = KTVM_EXIT_USAGE;
 	enum kernel_format fmt;
 
+	if (cfg->dump_dtb) {
+		fprintf(stderr, "ktvm: --dump-dtb: x86_64 guests have no device tree\n");
+		goto out;
+	}
 	if (boot_read_file(cfg->kernel, KERNEL_MAX_SIZE, &kernel, &kernel_size, err, sizeof(err))) {
 		fprintf(stderr, "ktvm: kernel '%s': %s\n", cfg->kernel, err);
 		goto out;
@@ -313,6 +317,11 @@ int arch_vcpu_exit(struct vcpu *v)
 				v->id, run->exit_reason);
 		return 1;
 	}
+}
+
+uint32_t arch_irq_line_number(uint32_t gsi)
+{
+	return gsi;
 }
 
 /*

@@ -54,13 +54,6 @@ guest_start() {
 	G_NAME=$1 G_WHY=''
 	local t=$2 spec=$3 extra=${4:-} cmd
 	local cmdline="quiet ktvm.test=net ktvm.ip=$GUEST_IP/24 $extra"
-	G_DIR=$(mktemp -d /tmp/ktvm-e2e-net.XXXXXX)
-	G_CON=$G_DIR/console
-	G_SEQ=0
-	: >"$G_CON"
-	mkfifo "$G_DIR/in"
-	# Read-write: never blocks, and the VMM never sees EOF while we hold it.
-	exec {G_IN}<>"$G_DIR/in"
 	case $G_VMM in
 	ktvm)
 		cmd=("$KTVM" run --kernel "$VMLINUX" --initrd "$NET_INITRD" --cpus 1 --memory 256M
@@ -77,8 +70,23 @@ guest_start() {
 			-device "virtio-net-pci,netdev=n0,mac=$DEFAULT_MAC") ;;
 	*) die "unknown VMM $G_VMM" ;;
 	esac
+	guest_launch "$t" "${cmd[@]}"
+}
+
+# guest_launch TIMEOUT CMD...: start CMD (a VMM running the agent guest, G_NAME
+# set) in the background with the console FIFO as stdin; wait for the agent.
+guest_launch() {
+	local t=$1
+	shift
+	G_DIR=$(mktemp -d /tmp/ktvm-e2e-net.XXXXXX)
+	G_CON=$G_DIR/console
+	G_SEQ=0
+	: >"$G_CON"
+	mkfifo "$G_DIR/in"
+	# Read-write: never blocks, and the VMM never sees EOF while we hold it.
+	exec {G_IN}<>"$G_DIR/in"
 	G_T0=$(now_ms)
-	timeout -k 5 $((t + 30)) "${cmd[@]}" <"$G_DIR/in" >"$G_CON" 2>"$out/$G_NAME.stderr" {G_IN}>&- &
+	timeout -k 5 $((t + 30)) "$@" <"$G_DIR/in" >"$G_CON" 2>"$out/$G_NAME.stderr" {G_IN}>&- &
 	G_PID=$!
 	if ! wait_for "$G_CON" "KTVM-E2E: agent ready" 90 "$G_PID"; then
 		G_WHY="no 'agent ready' from the guest ($(grep -m1 -E 'KTVM-E2E: (no eth0|insmod)' "$G_CON" | tr -d '\r')$(tail -n1 "$out/$G_NAME.stderr"))"

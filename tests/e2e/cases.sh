@@ -5,6 +5,7 @@
 #   cases.sh --out DIR [--vmm ktvm|qemu] [--only NAME,...]
 #   cases.sh --out DIR --boot-time [--runs 5] [--vmms ktvm,qemu]
 #   cases.sh --out DIR --net-bench [--runs 3]    (cases-net.sh)
+#   cases.sh --out DIR --mq-bench [--runs 3]     (cases-mq.sh)
 #
 # Prints "PASS name (Ns)" / "FAIL name: reason" per case and a summary line
 # "cases: N passed, N failed"; exit status 1 if any failed. Per case, DIR gets
@@ -14,7 +15,7 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$E2E_SRC/vmm.sh"
 
-out='' vmm=${E2E_VMM:-ktvm} only='' boot_time='' net_bench='' runs='' vmms=ktvm,qemu
+out='' vmm=${E2E_VMM:-ktvm} only='' boot_time='' net_bench='' mq_bench='' runs='' vmms=ktvm,qemu
 while (($#)); do
 	case $1 in
 	--out) out=$2; shift 2 ;;
@@ -22,6 +23,7 @@ while (($#)); do
 	--only) only=$2; shift 2 ;;
 	--boot-time) boot_time=1; shift ;;
 	--net-bench) net_bench=1; shift ;;
+	--mq-bench) mq_bench=1; shift ;;
 	--runs) runs=$2; shift 2 ;;
 	--vmms) vmms=$2; shift 2 ;;
 	*) die "cases.sh: unknown argument $1" ;;
@@ -35,6 +37,7 @@ BZIMAGE=$E2E_BUILD/kernel/vmlinuz
 VMLINUX=$E2E_BUILD/kernel/vmlinux
 INITRD=$E2E_BUILD/guest/initrd.cpio.gz
 . "$E2E_SRC/cases-net.sh"
+. "$E2E_SRC/cases-mq.sh"
 PAYLOAD_SHA=$(cat "$E2E_BUILD/guest/payload.sha256") || die "guest initrd not built"
 MARKER='KTVM-E2E: init reached'
 
@@ -178,6 +181,7 @@ run_cases() {
 			[[ -z $only || ,$only, == *,$name,* ]] || continue
 			net_case "$name"
 		done
+		run_mq_cases
 	fi
 	cat "$out"/*.result >"$out/results.txt" 2>/dev/null
 	p=$(grep -c '^PASS' "$out/results.txt")
@@ -222,6 +226,9 @@ if [[ -n $boot_time ]]; then
 elif [[ -n $net_bench ]]; then
 	runs=${runs:-3}
 	net_bench
+elif [[ -n $mq_bench ]]; then
+	runs=${runs:-3}
+	mq_bench
 else
 	run_cases
 fi

@@ -5,6 +5,7 @@
 #   run.sh [--vmm ktvm|qemu] [--only CASE,...]   the test cases
 #   run.sh --boot-time [--runs N] [--vmms ktvm,qemu]         boot time, median
 #   run.sh --net-bench [--runs N]     iperf3 + ping: ktvm, QEMU vhost=off/on, median of 3
+#   run.sh --mq-bench [--runs N]      iperf3 -P 4 with 1, 2, 4 queue pairs: ktvm, QEMU, median of 3
 #
 # Native when this host's /dev/kvm can run Linux (vmx/svm); otherwise in the
 # "venue": an emulated x86 with SVM (outer.sh) whose nested KVM can.
@@ -13,16 +14,17 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-vmm=${E2E_VMM:-ktvm} only='' boot_time='' net_bench='' runs='' vmms=ktvm,qemu
+vmm=${E2E_VMM:-ktvm} only='' boot_time='' net_bench='' mq_bench='' runs='' vmms=ktvm,qemu
 while (($#)); do
 	case $1 in
 	--vmm) vmm=$2; shift 2 ;;
 	--only) only=$2; shift 2 ;;
 	--boot-time) boot_time=1; shift ;;
 	--net-bench) net_bench=1; shift ;;
+	--mq-bench) mq_bench=1; shift ;;
 	--runs) runs=$2; shift 2 ;;
 	--vmms) vmms=$2; shift 2 ;;
-	-h | --help) sed -n '2,12p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,13p' "$0"; exit 0 ;;
 	*) die "unknown argument $1 (see --help)" ;;
 	esac
 done
@@ -106,6 +108,10 @@ elif [[ -n $net_bench ]]; then
 	guest_cmd=("$E2E_SRC/cases.sh" --out "$RUN" --net-bench --runs "${runs:-3}")
 	outer_timeout=${E2E_OUTER_TIMEOUT:-1500}
 	boot_time=1 # same flow: no host cases, no pass/fail count
+elif [[ -n $mq_bench ]]; then
+	guest_cmd=("$E2E_SRC/cases.sh" --out "$RUN" --mq-bench --runs "${runs:-3}")
+	outer_timeout=${E2E_OUTER_TIMEOUT:-2400}
+	boot_time=1
 fi
 
 guest_cases() {
@@ -128,7 +134,7 @@ guest_cases() {
 		# Show result lines as they come (the console has \r\n line ends);
 		# tail ends by itself once outer.sh has (--pid), after reading the rest.
 		tail --pid="$outer" -n +1 -F "$log" 2>/dev/null | sed -u 's/\r$//' |
-			grep --line-buffered -E '^(PASS|FAIL|boot-time|net-bench)' | tee -a "$RUN/summary.txt" || true
+			grep --line-buffered -E '^(PASS|FAIL|boot-time|net-bench|mq-bench)' | tee -a "$RUN/summary.txt" || true
 		wait "$outer" || rc=$?
 		((rc == 124 || rc == 125)) || break
 		echo "e2e: venue machine $try $([[ $rc == 124 ]] && echo timed out || echo froze), $([[ $try == 3 ]] && echo giving up || echo starting another)"

@@ -73,6 +73,18 @@ void __wrap_console_set_input(struct console *c, console_input_fn fn, void *opaq
 	set_input_calls++;
 }
 
+/* console_set_break */
+static console_break_fn break_fn;
+static void *break_opaque;
+
+void __wrap_console_set_break(struct console *c, console_break_fn fn, void *opaque);
+void __wrap_console_set_break(struct console *c, console_break_fn fn, void *opaque)
+{
+	assert_ptr_equal(c, CON);
+	break_fn = fn;
+	break_opaque = opaque;
+}
+
 static uint8_t in8(unsigned int off)
 {
 	uint8_t v = 0;
@@ -107,6 +119,8 @@ static int setup(void **state)
 	assert_int_equal(set_input_calls, 1);
 	assert_ptr_equal(input_fn, serial_rx_input);
 	assert_ptr_equal(input_opaque, uart);
+	assert_ptr_equal(break_fn, serial_send_break);
+	assert_ptr_equal(break_opaque, uart);
 	return 0;
 }
 
@@ -114,6 +128,7 @@ static int teardown(void **state)
 {
 	serial_destroy(uart);
 	assert_null(input_fn); /* unregistered from the console */
+	assert_null(break_fn);
 	assert_int_equal(bus.n, 0);
 	assert_int_equal(irq_redundant, 0);
 	assert_int_equal(irq_bad_args, 0);
@@ -131,6 +146,32 @@ static void assert_irq_matches_iir(void)
 	iir = in8(IIR);
 	assert_int_equal(irq_level, !(iir & 1));
 	out8(IER, ier);
+}
+
+/*
+ * Ctrl-A b: a break as Linux's 8250 driver sees one: the receiver line status
+ * interrupt, LSR with BI and DR, a NUL in RBR; then ordinary input again
+ * (the SysRq command key).
+ */
+static void test_break(void **state)
+{
+	uint8_t lsr;
+
+	out8(FCR, 0x01);	/* FIFO on */
+	out8(IER, 0x05);	/* RDI + RLSI, as the driver does */
+	out8(MCR, 0x08);	/* OUT2 */
+	break_fn(break_opaque);
+	assert_int_equal(in8(IIR) & 0x0f, 0x06); /* receiver line status */
+	assert_int_equal(irq_level, 1);
+	lsr = in8(LSR);
+	assert_true(lsr & 0x10); /* BI */
+	assert_true(lsr & 0x01); /* DR */
+	assert_int_equal(in8(RX), 0);
+	assert_false(in8(LSR) & 0x10); /* cleared by the read */
+	type("h", 1);
+	assert_true(in8(LSR) & 0x01);
+	assert_int_equal(in8(RX), 'h');
+	assert_irq_matches_iir();
 }
 
 /* serial8250 autoconfig(), step by step, as in drivers/tty/serial/8250/8250_port.c */
@@ -614,6 +655,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fuzz, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_conflict, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_break, setup, teardown),
 	};
 
 	log_set_level(LOG_ERROR);

@@ -1,0 +1,248 @@
+#!/usr/bin/env python3
+"""Write the seed corpus under tests/fuzz/corpus/TARGET/: small valid inputs
+(a driver bringing a queue up, a frame to send, a bzImage, a command line...)
+from which the fuzzers start.  Run again after changing an input format."""
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def put(target, name, data):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+class Ram:
+    def __init__(self, size):
+        self.b = bytearray(size)
+
+    def w(self, off, data):
+        self.b[off:off + len(data)] = data
+
+    def desc(self, table, i, addr, length, flags, nxt):
+        self.w(table + 16 * i, struct.pack("<QIHH", addr, length, flags, nxt))
+
+    def avail(self, ring, heads, flags=0):
+        self.w(ring, struct.pack("<HH", flags, len(heads)))
+        for i, h in enumerate(heads):
+            self.w(ring + 4 + 2 * i, struct.pack("<H", h))
+
+    def trimmed(self):
+        return bytes(self.b).rstrip(b"\0")
+
+
+NEXT, WRITE, INDIRECT = 1, 2, 4
+
+# ---- virtq: header | nops | ops | RAM --------------------------------------
+def virtq_seed(flags, log2size, ram, ops):
+    hdr = bytes([flags, log2size])
+    for gpa in (0x0000, 0x1000, 0x2000):  # desc, avail, used in region 0
+        hdr += bytes([0]) + struct.pack("<H", gpa)
+    body = bytes([len(ops)]) + b"".join(bytes([o, a]) + struct.pack("<H", v) for o, a, v in ops)
+    return hdr + body + ram.trimmed()
+
+
+r = Ram(0x5000)
+r.desc(0, 0, 0x3000, 12, NEXT, 1)
+r.desc(0, 1, 0x3100, 100, WRITE, 0)
+r.desc(0, 2, 0x3400, 32, INDIRECT, 0)
+r.desc(0x3400, 0, 0x3200, 64, NEXT, 1)
+r.desc(0x3400, 1, 0x3300, 64, WRITE, 0)
+r.avail(0x1000, [0, 2])
+ops = [(0, 0, 0), (3, 0, 50), (5, 0, 0), (6, 0, 0), (0, 0, 0), (4, 1, 0), (0, 0, 0),
+       (3, 0, 64), (5, 0, 0), (9, 0, 0), (7, 0, 0), (10, 2, 0x1002), (0, 0, 0), (8, 0, 0)]
+put("virtq", "two-chains-indirect", virtq_seed(3, 4, r, ops))
+put("virtq", "no-event-idx", virtq_seed(2, 4, r, ops))
+r2 = Ram(0x5000)
+for i in range(8):  # one long chain
+    r2.desc(0, i, 0x3000 + 0x40 * i, 0x40, (NEXT if i < 7 else 0) | (WRITE if i >= 4 else 0), i + 1)
+r2.avail(0x1000, [0])
+put("virtq", "long-chain", virtq_seed(1, 3, r2, [(0, 0, 0), (3, 0, 256), (5, 0, 0), (6, 0, 0),
+                                                  (11, 3, 0), (0, 0, 0)]))
+
+# ---- virtio-net: features | rx0, tx0, ctrl queue configs | part | RAM ------
+F = lambda *bits: sum(1 << b for b in bits)
+CSUM, GUEST_CSUM, MTU, MAC, GUEST_TSO4, HOST_TSO4, MRG, STATUS = 0, 1, 3, 5, 7, 11, 15, 16
+CTRL_VQ, CTRL_RX, MQ, CTRL_GUEST_OFFLOADS, CTRL_MAC_ADDR = 17, 18, 22, 2, 23
+INDIRECT_DESC, EVENT_IDX, VERSION_1 = 28, 29, 32
+QCFG = [(0x0000, 0x1000, 0x2000), (0x4000, 0x5000, 0x6000), (0x8000, 0x9000, 0xa000)]
+BUF = 0xc000
+
+
+def net_seed(features, part, ram, log2=(4, 4, 4)):
+    s = struct.pack("<Q", features)
+    for (d, a, u), l in zip(QCFG, log2):
+        s += bytes([l]) + struct.pack("<HHH", d >> 2, a >> 2, u >> 2)
+    return s + part + ram.trimmed()
+
+
+HDR = 12
+frame = bytes(range(6)) + bytes([2, 0, 0, 0, 0, 1]) + b"\x08\x00" + bytes(46)
+base = F(VERSION_1, MAC, STATUS, CSUM, GUEST_CSUM, EVENT_IDX, INDIRECT_DESC)
+
+r = Ram(0x10000)
+r.w(BUF, bytes(HDR) + frame)
+r.desc(0x4000, 0, BUF, HDR + len(frame), 0, 0)  # one buffer
+r.desc(0x4000, 1, BUF, HDR, NEXT, 2)  # header and frame apart
+r.desc(0x4000, 2, BUF + HDR, len(frame), 0, 0)
+r.desc(0x4000, 3, BUF, 4, 0, 0)  # shorter than the header
+r.avail(0x5000, [0, 1, 3])
+put("net_tx", "three-frames", net_seed(base, b"", r))
+put("net_tx", "mrg", net_seed(base | F(MRG, HOST_TSO4), b"", r))
+
+r = Ram(0x10000)
+for i in range(4):
+    r.desc(0x0000, i, BUF + 0x800 * i, 0x600, WRITE, 0)
+r.avail(0x1000, [0, 1, 2, 3])
+frames = b"".join(struct.pack("<H", HDR + len(f)) + bytes(HDR) + f for f in (frame, frame * 3))
+put("net_rx", "two-frames", net_seed(base, bytes([2]) + frames, r))
+put("net_rx", "mrg", net_seed(base | F(MRG), bytes([2]) + frames, r))
+big = struct.pack("<H", 0xffff)
+put("net_rx", "oversize", net_seed(base, bytes([1]) + big, r))
+
+ctrl = base | F(CTRL_VQ, CTRL_RX, MQ, CTRL_GUEST_OFFLOADS, CTRL_MAC_ADDR, GUEST_TSO4)
+cmds = [bytes([4, 0]) + struct.pack("<H", 2),  # MQ VQ_PAIRS_SET 2
+        bytes([0, 0, 1]),  # RX PROMISC on
+        bytes([0, 1, 0]),  # RX ALLMULTI off
+        bytes([1, 0]) + struct.pack("<I", 1) + bytes(6) + struct.pack("<I", 0),  # MAC_TABLE_SET
+        bytes([1, 1, 2, 0, 0, 0, 0, 7]),  # MAC_ADDR_SET
+        bytes([5, 0]) + struct.pack("<Q", F(GUEST_CSUM)),  # GUEST_OFFLOADS_SET
+        bytes([3, 0]),  # ANNOUNCE ACK
+        bytes([4, 0]) + struct.pack("<H", 1),  # back to one pair
+        bytes([9, 9])]  # unknown
+r = Ram(0x10000)
+heads = []
+for i, c in enumerate(cmds):
+    r.w(BUF + 0x100 * i, c)
+    r.desc(0x8000, 2 * i, BUF + 0x100 * i, len(c), NEXT, 2 * i + 1)
+    r.desc(0x8000, 2 * i + 1, BUF + 0x100 * i + 0x80, 1, WRITE, 0)
+    heads.append(2 * i)
+r.avail(0x9000, heads)
+put("net_ctrl", "commands", net_seed(ctrl, b"", r, (4, 4, 5)))
+put("net_ctrl", "no-mq", net_seed(ctrl & ~F(MQ), b"", r, (4, 4, 5)))
+
+# ---- virtio-pci / pci config: RAM length/64 | RAM | ops --------------------
+def op(kind, size, write, off, val=0):
+    return bytes([kind, ({1: 0, 2: 1, 4: 2, 8: 3}[size] << 1) | int(write)]) + \
+        struct.pack("<HI", off, val & 0xffffffff)
+
+
+ACK, DRV, FOK, DOK = 1, 2, 8, 4
+COMMON = dict(dfsel=0, df=4, gfsel=8, gf=12, msix=16, nq=18, status=20, gen=21, qsel=22,
+              qsize=24, qmsix=26, qen=28, qnoff=30, qdesc=32, qavail=40, qused=48)
+
+
+def cw(field, size, val):
+    return op(0, size, True, COMMON[field], val)
+
+
+def cr(field, size):
+    return op(0, size, False, COMMON[field])
+
+
+init = b"".join([
+    cw("status", 1, 0), cw("status", 1, ACK), cw("status", 1, ACK | DRV),
+    cw("dfsel", 4, 0), cr("df", 4), cw("dfsel", 4, 1), cr("df", 4),
+    cw("gfsel", 4, 0), cw("gf", 4, 1 << 29), cw("gfsel", 4, 1), cw("gf", 4, 1),
+    cw("status", 1, ACK | DRV | FOK), cr("status", 1), cr("nq", 2),
+    cw("msix", 2, 0), cr("msix", 2),
+    cw("qsel", 2, 0), cr("qsize", 2), cw("qsize", 2, 16), cw("qmsix", 2, 1), cr("qmsix", 2),
+    cw("qdesc", 4, 0x0000), cw("qavail", 4, 0x1000),
+    cw("qused", 4, 0x2000), cw("qen", 2, 1), cr("qnoff", 2),
+    cw("status", 1, ACK | DRV | FOK | DOK), cr("gen", 1),
+    op(6, 2, True, 0), op(6, 4, True, 4), op(4, 1, False, 0),
+    op(5, 4, False, 0), op(5, 2, True, 2, 0x1234), op(5, 8, False, 0),
+    op(7, 4, True, 0, 0xfee00000), op(7, 4, True, 4, 0), op(7, 4, True, 8, 0x4041),
+    op(7, 4, True, 12, 0), op(7, 4, False, 12), op(8, 8, False, 0),
+    op(9, 4, False, 0x1000),
+])
+ram = bytes([0x40]) + bytes(0x40 * 64)
+put("virtio_pci", "driver-init", ram + init)
+put("virtio_pci", "reset-again", ram + init + cw("status", 1, 0) + init)
+
+cfg = b"".join([op(10, 4, False, r) for r in range(0, 0x100, 4)])
+cfg += op(10, 4, True, 0x10, 0xffffffff) + op(10, 4, False, 0x10) + \
+    op(10, 4, True, 0x14, 0xffffffff) + op(10, 4, False, 0x14) + \
+    op(10, 4, True, 0x10, 0xd0000000) + op(10, 4, True, 0x14, 0x10) + \
+    op(10, 2, True, 0x04, 0x0006) + op(14, 4, False, 0)
+cfg += b"".join(op(10, 2, True, r, 0xc000) for r in range(0x40, 0xa0, 4))  # MSI-X enable+mask
+cfg += b"".join(op(10, 4, True, r, 0x4000) for r in range(0x40, 0xa0, 4))  # cfg window offsets
+cfg += op(12, 4, True, 0, 0x80000800) + op(13, 4, False, 4) + op(13, 2, True, 8, 0x0407) + \
+    op(12, 4, True, 0, 0x80000000) + op(13, 4, False, 4) + op(15, 4, False, 0, 0x10000)
+put("pci_cfg", "walk", bytes([0]) + cfg)
+put("virtio_pci", "config-space", bytes([0]) + cfg)
+
+# ---- boot: a bzImage and a PVH ELF ----------------------------------------
+def bzimage(pm_size=4096):
+    setup_sects = 4
+    img = bytearray((setup_sects + 1) * 512 + pm_size)
+    img[0x1f1] = setup_sects
+    struct.pack_into("<H", img, 0x1fe, 0xaa55)
+    struct.pack_into("<H", img, 0x200, 0x66eb)
+    img[0x202:0x206] = b"HdrS"
+    struct.pack_into("<H", img, 0x206, 0x020f)
+    img[0x211] = 1  # LOADED_HIGH
+    struct.pack_into("<I", img, 0x22c, 0x7fffffff)  # initrd_addr_max
+    struct.pack_into("<I", img, 0x230, 0x200000)  # kernel_alignment
+    img[0x234] = 1  # relocatable
+    struct.pack_into("<H", img, 0x236, 3)  # XLF_KERNEL_64 | CAN_BE_LOADED_ABOVE_4G
+    struct.pack_into("<I", img, 0x238, 2047)  # cmdline_size
+    struct.pack_into("<Q", img, 0x258, 0x1000000)  # pref_address
+    struct.pack_into("<I", img, 0x260, 0x800000)  # init_size
+    for i in range(pm_size):
+        img[(setup_sects + 1) * 512 + i] = (i * 13 + 5) & 0xff
+    return bytes(img)
+
+
+def pvh_elf(note_type=18):
+    data_off, filesz, memsz, paddr = 0x1000, 0x1000, 0x3000, 0x1000000
+    ehdr = bytearray(64)
+    ehdr[0:4] = b"\x7fELF"
+    ehdr[4], ehdr[5], ehdr[6] = 2, 1, 1
+    struct.pack_into("<HHIQQQIHHHHHH", ehdr, 16, 2, 62, 1, 0xffffffff81000000, 64, 0, 0,
+                     64, 56, 2, 0, 0, 0)
+    note = struct.pack("<III", 4, 4, note_type) + b"Xen\0" + struct.pack("<I", paddr)
+    note_off = 64 + 2 * 56
+    ph = struct.pack("<IIQQQQQQ", 1, 7, data_off, 0xffffffff81000000, paddr, filesz, memsz,
+                     0x200000)
+    ph += struct.pack("<IIQQQQQQ", 4, 4, note_off, 0, 0, len(note), len(note), 4)
+    img = bytearray(data_off + filesz)
+    img[0:64] = ehdr
+    img[64:64 + len(ph)] = ph
+    img[note_off:note_off + len(note)] = note
+    return bytes(img)
+
+
+put("boot", "bzimage", bzimage())
+put("boot", "bzimage-initrd", bzimage(4097)[:-1] + b"\x01")
+put("boot", "pvh-elf", pvh_elf())
+put("boot", "pvh-elf-initrd", pvh_elf() + b"\x01")
+put("boot", "elf-no-pvh", pvh_elf(17))
+
+# ---- cli: arguments separated by NUL --------------------------------------
+for name, args in [
+        ("minimal", ["--kernel", "/dev/null"]),
+        ("full", ["-k", "/dev/null", "-i", "/dev/null", "-a", "quiet", "-c", "4", "-m", "2G",
+                  "--console", "none", "--timeout", "30", "--log-level", "info"]),
+        ("nets", ["--kernel", "/dev/null", "--net", "tap=tap0,mac=02:00:00:00:00:02,mtu=9000",
+                  "--net", "tap=tap1,queue_pairs=4,msix=off"]),
+        ("fd", ["--kernel=/dev/null", "--net", "fd=0", "--memory", "512M"]),
+        ("help", ["--help"]),
+        ("bad", ["--cpus", "0", "-k"])]:
+    put("cli", name, b"\0".join(a.encode() for a in args))
+
+# ---- config_json ----------------------------------------------------------
+put("config_json", "full", b'''{
+  "kernel": "bzImage", "initrd": "initrd.cpio.gz", "cmdline": "quiet",
+  "cpus": 4, "memory": "2G", "console": "stdio", "timeout": 60, "log_level": "warn",
+  "nets": [ { "tap": "tap0", "mac": "02:00:00:00:00:01", "queue_pairs": 4,
+              "mtu": 1500, "msix": true },
+            { "fd": 3, "mac": [2, 0, 0, 0, 0, 2], "msix": false } ]
+}
+''')
+put("config_json", "minimal", b'{"kernel": "vmlinux", "memory": 1024}\n')
+put("config_json", "empty", b"{}")
+put("config_json", "wrong-type", b'{"cpus": "four", "nets": [{"tap": 1}]}')
