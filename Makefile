@@ -61,7 +61,8 @@ unit_libs = $(filter-out $(LDLIBS),$(shell cat tests/unit/$(1).libs 2>/dev/null)
 PREFIX ?= /usr/local
 MAN_PAGE := build/ktvm.1
 
-KTVM_BIN ?= ktvm
+# A cross build never replaces ./ktvm (the host's binary, which the e2e tests run).
+KTVM_BIN ?= $(if $(CROSS_COMPILE),$(BUILD)/ktvm,ktvm)
 
 all: $(KTVM_BIN)
 
@@ -94,6 +95,8 @@ $(MAN_PAGE): docs/ktvm.1.scd
 install: $(KTVM_BIN) $(MAN_PAGE)
 	install -D -m 0755 $(KTVM_BIN) $(DESTDIR)$(PREFIX)/bin/ktvm
 	install -D -m 0644 $(MAN_PAGE) $(DESTDIR)$(PREFIX)/share/man/man1/ktvm.1
+	install -D -m 0644 contrib/bash-completion/ktvm \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/ktvm
 
 # The tree must be warnings-clean under clang too (CI runs this).
 check-clang:

@@ -39,11 +39,13 @@ struct api_server {
 
 static char *answer(const char *s)
 {
-	char *r = malloc(strlen(s) + 2);
+	size_t n = strlen(s);
+	char *r = malloc(n + 2);
 
 	if (r) {
-		strcpy(r, s);
-		strcat(r, "\n");
+		memcpy(r, s, n);
+		r[n] = '\n';
+		r[n + 1] = '\0';
 	}
 	return r;
 }

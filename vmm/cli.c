@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "vmm/config_json.h"
+#include "vmm/gdb.h"
 #include "vmm/ktvm.h"
 #include "vmm/net_config.h"
 #include "vmm/seccomp.h"
@@ -38,6 +39,8 @@ enum {
 	OPT_LOG_FILE,
 	OPT_STATS,
 	OPT_API_SOCK,
+	OPT_GDB,
+	OPT_GDB_WAIT,
 };
 
 static const struct option run_options[] = {
@@ -57,6 +60,8 @@ static const struct option run_options[] = {
 	{ "log-file", required_argument, NULL, OPT_LOG_FILE },
 	{ "stats", no_argument, NULL, OPT_STATS },
 	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
+	{ "gdb", required_argument, NULL, OPT_GDB },
+	{ "gdb-wait", no_argument, NULL, OPT_GDB_WAIT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -106,6 +111,11 @@ void config_print_run_help(FILE *out)
 		"      --user UID[:GID]   started as root: become this user (or NAME[:GROUP])\n"
 		"                         after setup; all capabilities are dropped either way\n"
 		"      --dump-dtb FILE    arm64: write the guest's device tree to FILE and stop\n"
+		"      --gdb ADDR         a gdb remote stub on tcp:[HOST]:PORT (HOST defaults to\n"
+		"                         127.0.0.1) or unix:PATH; 'target remote' stops the\n"
+		"                         guest; addresses are guest virtual [none]\n"
+		"      --gdb-wait         with --gdb: stop before the first instruction until gdb\n"
+		"                         continues\n"
 		"  -h, --help             this text\n"
 		"\n"
 		"Console escapes (when stdin is a terminal), Ctrl-A then:\n"
@@ -386,6 +396,20 @@ int config_parse_args(int argc, char **argv, struct vm_config *cfg, bool need_ke
 		case OPT_DUMP_DTB:
 			cfg->dump_dtb = optarg;
 			break;
+		case OPT_GDB: {
+			char host[256];
+			unsigned int port;
+			const char *path;
+
+			if (gdb_parse_addr(optarg, host, sizeof(host), &port, &path))
+				return usage_error(err, "--gdb takes tcp:[HOST]:PORT or unix:PATH, not '%s'",
+						   optarg);
+			cfg->gdb = optarg;
+			break;
+		}
+		case OPT_GDB_WAIT:
+			cfg->gdb_wait = true;
+			break;
 		case OPT_HELP:
 			config_print_run_help(out);
 			return -1;
@@ -399,6 +423,8 @@ int config_parse_args(int argc, char **argv, struct vm_config *cfg, bool need_ke
 		return usage_error(err, "unexpected argument '%s'", argv[optind]);
 	if (!cfg->kernel && need_kernel)
 		return usage_error(err, "--kernel is required");
+	if (cfg->gdb_wait && !cfg->gdb)
+		return usage_error(err, "--gdb-wait needs --gdb");
 	if (check_nets(cfg, err))
 		return KTVM_EXIT_USAGE;
 	if (cfg->kernel && check_readable("kernel", cfg->kernel, err))

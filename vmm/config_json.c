@@ -228,7 +228,7 @@ static int load_top(struct ctx *c, json_object *root, struct vm_config *cfg)
 				return KTVM_EXIT_USAGE;
 			if (config_parse_console(s, cfg))
 				return bad(c, key,
-					   "expected stdio, stdio,log=FILE, none or file:PATH, not '%s'",
+					   "expected stdio, none or file:PATH (or stdio,log=FILE), not '%s'",
 					   s);
 		} else if (!strcmp(key, "log_file")) {
 			const char *s = NULL;

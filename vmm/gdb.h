@@ -30,12 +30,12 @@ int gdb_vcpu_debug_exit(struct vcpu *v);
 #define GDB_PACKET_MAX 16384 /* what qSupported's PacketSize says (payload bytes) */
 
 enum rsp_event {
-	RSP_NONE,	 /* need more bytes */
-	RSP_PACKET,	 /* p->buf[0..p->len) holds a checked, unescaped payload */
-	RSP_BAD,	 /* checksum mismatch or overlong packet: answer '-' */
-	RSP_INTERRUPT,	 /* 0x03 outside a packet */
-	RSP_ACK,	 /* '+' */
-	RSP_NACK,	 /* '-': resend the last packet */
+	RSP_NONE,      /* need more bytes */
+	RSP_PACKET,    /* p->buf[0..p->len) holds a checked, unescaped payload */
+	RSP_BAD,       /* checksum mismatch or overlong packet: answer '-' */
+	RSP_INTERRUPT, /* 0x03 outside a packet */
+	RSP_ACK,       /* '+' */
+	RSP_NACK,      /* '-': resend the last packet */
 };
 
 struct rsp_parser {
@@ -75,8 +75,13 @@ int arch_gdb_translate(struct vcpu *v, uint64_t gva, uint64_t *gpa);
 const uint8_t *arch_gdb_sw_bp(size_t *len);
 
 #define GDB_MAX_HW_BPS 4
-enum gdb_bp_type { GDB_BP_SW = 0, GDB_BP_HW = 1, GDB_WATCH_WRITE = 2, GDB_WATCH_READ = 3,
-		   GDB_WATCH_ACCESS = 4 };
+enum gdb_bp_type {
+	GDB_BP_SW = 0,
+	GDB_BP_HW = 1,
+	GDB_WATCH_WRITE = 2,
+	GDB_WATCH_READ = 3,
+	GDB_WATCH_ACCESS = 4
+};
 struct gdb_hw_bp {
 	bool used;
 	enum gdb_bp_type type; /* GDB_BP_HW or a watchpoint */
@@ -92,10 +97,10 @@ int arch_gdb_set_debug(struct vcpu *v, bool enable, bool sw_bps, bool step,
 
 /* What a KVM_EXIT_DEBUG says. */
 struct gdb_debug_exit {
-	uint64_t pc;	  /* linear address of the instruction */
-	bool sw_bp;	  /* a software breakpoint instruction trapped */
-	bool step;	  /* a single step completed */
-	int hw;		  /* index of the debug register that hit, or -1 */
+	uint64_t pc; /* linear address of the instruction */
+	bool sw_bp;  /* a software breakpoint instruction trapped */
+	bool step;   /* a single step completed */
+	int hw;	     /* index of the debug register that hit, or -1 */
 };
 void arch_gdb_debug_exit(struct vcpu *v, struct gdb_debug_exit *out);
 /* Give the exception the exit reported back to the guest (not one of ours). */

@@ -103,7 +103,10 @@ enum rsp_event rsp_feed(struct rsp_parser *p, uint8_t c)
 		if (p->ncs < 2)
 			return RSP_NONE;
 		p->state = S_IDLE;
-		if (p->overflow || (hexval(p->cs[0]) << 4 | hexval(p->cs[1])) != p->sum)
+		/* Both digits were checked on arrival; re-check so no shift sees a negative. */
+		int hi = hexval(p->cs[0]), lo = hexval(p->cs[1]);
+
+		if (p->overflow || hi < 0 || lo < 0 || (hi << 4 | lo) != p->sum)
 			return RSP_BAD;
 		p->buf[p->len] = '\0';
 		return RSP_PACKET;

@@ -110,6 +110,8 @@ struct vm_config {
 	int seccomp;		/* --seccomp: enum ktvm_seccomp_mode (vmm/seccomp.h), 0 = on */
 	bool has_user;		/* --user UID[:GID]: drop to uid:gid after setup */
 	unsigned int uid, gid;
+	const char *gdb;	/* --gdb tcp:[HOST]:PORT | unix:PATH: the gdb stub, NULL = none */
+	bool gdb_wait;		/* --gdb-wait: vCPUs stay stopped until gdb resumes them */
 };
 
 #define KTVM_MAX_CPUS 255
@@ -256,6 +258,8 @@ struct vm {
 	int loop_fd; /* epoll of the main thread's event loop */
 	struct loop_table *loop_table;
 	struct vm_irq_routes *irq;
+	struct vm_pause *pause; /* vmm/pause.h: parking all vCPUs (gdb, control socket) */
+	struct gdb_stub *gdb;	/* vmm/gdb.h: the --gdb stub, NULL = none */
 
 	/* First stop request wins; see vm_request_stop(). */
 	atomic_int stop_status; /* -1 while running */

@@ -20,11 +20,11 @@
 
 struct vm_pause {
 	pthread_mutex_t lock;
-	pthread_cond_t wake;   /* vCPUs wait here */
+	pthread_cond_t wake;	  /* vCPUs wait here */
 	pthread_cond_t parked_cv; /* pausers wait here */
-	unsigned int holds;    /* pauses taken and not given back */
-	unsigned int parked;   /* vCPUs waiting in vcpu_pause_point() */
-	int run_one;	       /* the vCPU allowed to run while paused, or -1 */
+	unsigned int holds;	  /* pauses taken and not given back */
+	unsigned int parked;	  /* vCPUs waiting in vcpu_pause_point() */
+	int run_one;		  /* the vCPU allowed to run while paused, or -1 */
 };
 
 #define PAUSE_POLL_NS 50000000L /* how often parked threads look at vm_stopping() */

@@ -16,6 +16,8 @@
 
 #include "vmm/api.h"
 #include "vmm/console_host.h"
+#include "vmm/gdb.h"
+#include "vmm/pause.h"
 #include "vmm/seccomp.h"
 #include "vmm/stats.h"
 #include "vmm/vm_internal.h"
@@ -119,6 +121,7 @@ static void event_loop(struct vm *vm, sigset_t *sigs)
 			goto out;
 		}
 	}
+	vm_stats_prepare();
 	/* After the vCPU threads exist (they must not inherit this filter). */
 	if (ktvm_seccomp_enter(KTVM_THREAD_MAIN)) {
 		vm_request_stop(vm, KTVM_EXIT_ERROR, "cannot install the main thread's seccomp filter");
@@ -170,7 +173,7 @@ int vm_run(const struct vm_config *cfg)
 	vcpu_install_kick_handler();
 	signal(SIGPIPE, SIG_IGN);
 
-	if (vm_create(&vm, cfg)) {
+	if (vm_create(&vm, cfg) || vm_pause_init(&vm)) {
 		status = KTVM_EXIT_ERROR;
 		goto out;
 	}
@@ -219,6 +222,11 @@ int vm_run(const struct vm_config *cfg)
 		status = KTVM_EXIT_ERROR;
 		goto out;
 	}
+	/* The gdb stub's thread: before the vCPUs (--gdb-wait parks them from the start). */
+	if (gdb_start(&vm)) {
+		status = KTVM_EXIT_ERROR;
+		goto out;
+	}
 	log_info("vm", "starting %u vCPU(s), %llu MiB", vm.ncpus,
 		 (unsigned long long)(cfg->mem_bytes >> 20));
 	for (unsigned int i = 0; i < vm.ncpus; i++) {
@@ -244,6 +252,8 @@ int vm_run(const struct vm_config *cfg)
 out:
 	console_close(vm.console);
 	vm.console = NULL;
+	gdb_stop(&vm); /* after the vCPUs are joined */
+	vm_pause_destroy(&vm);
 	vm_destroy(&vm);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return status;

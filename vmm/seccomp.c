@@ -81,7 +81,8 @@
 #define V   (1u << KTVM_THREAD_VCPU)
 #define C   (1u << KTVM_THREAD_NET_CTL)
 #define W   (1u << KTVM_THREAD_NET_WORKER)
-#define ALL (M | V | C | W)
+#define G   (1u << KTVM_THREAD_GDB)
+#define ALL (M | V | C | W | G)
 
 static const char *const class_names[KTVM_THREAD_NCLASSES] = {
 	[KTVM_THREAD_NONE] = "none",
@@ -89,6 +90,7 @@ static const char *const class_names[KTVM_THREAD_NCLASSES] = {
 	[KTVM_THREAD_VCPU] = "vcpu",
 	[KTVM_THREAD_NET_CTL] = "net-ctl",
 	[KTVM_THREAD_NET_WORKER] = "net-worker",
+	[KTVM_THREAD_GDB] = "gdb",
 };
 
 /* Which classes a class's threads create (their lists are folded into its own). */
@@ -138,6 +140,18 @@ static const struct {
 	/* Thread start-up in glibc (runs under the creator's filter). */
 	{"set_robust_list", V | C},
 	{"rseq", V | C},
+	/* The control socket (vmm/api.c, main loop): connections; its removal at exit. */
+	{"accept4", M},
+	{"unlink", M},
+	{"unlinkat", M},
+	/* The gdb stub's thread: one client connection at a time (vmm/gdb.c). */
+	{"poll", G},
+	{"ppoll", G},
+	{"accept4", G},
+	{"recvfrom", G},
+	{"sendto", G},
+	{"setsockopt", G},
+	{"close", G},
 	/* stdio's first use of a stream; teardown. */
 	{"newfstatat", M},
 	{"fstat", M},
@@ -156,10 +170,11 @@ static const struct ioctl_rule ioctls[] = {
 	{TCGETS, "TCGETS", M},
 	{KVM_RUN, "KVM_RUN", V},
 	/* Exit handlers, dumps (arch_vcpu_dump / _where run on main at the end). */
-	{KVM_GET_REGS, "KVM_GET_REGS", M | V},
-	{KVM_SET_REGS, "KVM_SET_REGS", V},
-	{KVM_GET_SREGS, "KVM_GET_SREGS", M | V},
-	{KVM_SET_SREGS, "KVM_SET_SREGS", V},
+	{KVM_GET_REGS, "KVM_GET_REGS", M | V | G},
+	{KVM_SET_REGS, "KVM_SET_REGS", V | G},
+	{KVM_GET_SREGS, "KVM_GET_SREGS", M | V | G},
+	{KVM_SET_SREGS, "KVM_SET_SREGS", V | G},
+	{KVM_SET_GUEST_DEBUG, "KVM_SET_GUEST_DEBUG", V | G},
 	{KVM_GET_MP_STATE, "KVM_GET_MP_STATE", M | V},
 	{KVM_SET_MP_STATE, "KVM_SET_MP_STATE", V},
 #if defined(__x86_64__)
@@ -167,11 +182,15 @@ static const struct ioctl_rule ioctls[] = {
 	{KVM_SET_MSRS, "KVM_SET_MSRS", V},
 	{KVM_GET_LAPIC, "KVM_GET_LAPIC", V},
 	{KVM_SET_LAPIC, "KVM_SET_LAPIC", V},
-	{KVM_GET_FPU, "KVM_GET_FPU", V},
-	{KVM_SET_FPU, "KVM_SET_FPU", V},
+	{KVM_GET_FPU, "KVM_GET_FPU", V | G},
+	{KVM_SET_FPU, "KVM_SET_FPU", V | G},
+	/* gdb stub (arch/x86_64/gdb.c): a guest's own int3 / #DB goes back to it. */
+	{KVM_GET_VCPU_EVENTS, "KVM_GET_VCPU_EVENTS", V | G},
+	{KVM_SET_VCPU_EVENTS, "KVM_SET_VCPU_EVENTS", V | G},
+	{KVM_TRANSLATE, "KVM_TRANSLATE", V | G}, /* gdb: virtual addresses, breakpoint hits */
 #elif defined(__aarch64__)
-	{KVM_GET_ONE_REG, "KVM_GET_ONE_REG", M | V},
-	{KVM_SET_ONE_REG, "KVM_SET_ONE_REG", V},
+	{KVM_GET_ONE_REG, "KVM_GET_ONE_REG", M | V | G},
+	{KVM_SET_ONE_REG, "KVM_SET_ONE_REG", V | G},
 #endif
 	/* Device register writes run on vCPU threads: interrupts, MSI-X, BAR moves. */
 	{KVM_IRQ_LINE, "KVM_IRQ_LINE", M | V | C | W},
@@ -179,7 +198,7 @@ static const struct ioctl_rule ioctls[] = {
 	{KVM_IRQFD, "KVM_IRQFD", M | V},
 	{KVM_IOEVENTFD, "KVM_IOEVENTFD", M | V},
 	{KVM_SET_GSI_ROUTING, "KVM_SET_GSI_ROUTING", M | V},
-	{KVM_CHECK_EXTENSION, "KVM_CHECK_EXTENSION", V},
+	{KVM_CHECK_EXTENSION, "KVM_CHECK_EXTENSION", V | G}, /* gdb: KVM_CAP_SET_GUEST_DEBUG2 */
 	/* virtio-net: activation (vCPU), VQ_PAIRS_SET and offloads (control). */
 	{TUNSETOFFLOAD, "TUNSETOFFLOAD", M | V | C},
 	{TUNSETQUEUE, "TUNSETQUEUE", M | V | C},
@@ -299,6 +318,12 @@ static int add_rules(scmp_filter_ctx ctx, enum ktvm_thread_class cls)
 
 		if (ioctls[i].classes & mask)
 			r |= add_rule(ctx, allow, "ioctl", 1, &a);
+	}
+	/* Log lines name their thread: pthread_getname_np() on itself (vmm/log.c). */
+	{
+		struct scmp_arg_cmp getname = SCMP_A0(SCMP_CMP_MASKED_EQ, ~0ull, PR_GET_NAME);
+
+		r |= add_rule(ctx, allow, "prctl", 1, &getname);
 	}
 	/* Memory: never executable. */
 	{

@@ -23,6 +23,7 @@ enum ktvm_thread_class {
 	KTVM_THREAD_VCPU,	/* KVM_RUN and the exit handlers (device registers) */
 	KTVM_THREAD_NET_CTL,	/* virtio-net control queue thread */
 	KTVM_THREAD_NET_WORKER, /* virtio-net queue pair data path */
+	KTVM_THREAD_GDB,	/* the gdb stub: its socket, parked vCPUs' registers */
 	KTVM_THREAD_NCLASSES
 };
 

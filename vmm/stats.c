@@ -117,6 +117,15 @@ static void nic_json(struct virtio_net *n, void *opaque)
 	json_object_array_add(nics, o);
 }
 
+void vm_stats_prepare(void)
+{
+	json_object *o = json_object_new_object();
+
+	/* json-c seeds its string hash from getrandom(2) on first use: now, not under seccomp. */
+	json_object_object_add(o, "seed", NULL);
+	json_object_put(o);
+}
+
 char *vm_stats_json(struct vm *vm)
 {
 	json_object *root = json_object_new_object(), *nics = json_object_new_array();

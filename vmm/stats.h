@@ -5,6 +5,8 @@
 
 #include "vmm/ktvm.h"
 
+/* Before the main thread's seccomp filter: what json-c does once (getrandom). */
+void vm_stats_prepare(void);
 /* One JSON object on one line, malloc'ed (no newline), or NULL. */
 char *vm_stats_json(struct vm *vm);
 /* The same plus a newline on fd (kill -USR1, Ctrl-A s, --stats: stderr). */

@@ -12,6 +12,8 @@
 #include <unistd.h>
 #include <linux/kvm.h>
 
+#include "vmm/gdb.h"
+#include "vmm/pause.h"
 #include "vmm/seccomp.h"
 #include "vmm/vm_internal.h"
 
@@ -115,6 +117,8 @@ static bool vcpu_handle_exit(struct vcpu *v)
 		return false;
 	case KVM_EXIT_INTR:
 		return false;
+	case KVM_EXIT_DEBUG: /* a breakpoint or single step of the gdb stub */
+		return gdb_vcpu_debug_exit(v) != 0;
 	case KVM_EXIT_SHUTDOWN:
 		vm_request_stop(vm, KTVM_EXIT_ERROR, "vCPU %u: triple fault (KVM_EXIT_SHUTDOWN)", v->id);
 		return true;
@@ -166,6 +170,9 @@ static void *vcpu_thread(void *arg)
 	if (v->id == 0)
 		log_info("boot", "first KVM_RUN");
 	while (!vm_stopping(vm)) {
+		vcpu_pause_point(v); /* parks here while the VM is paused (vmm/pause.c) */
+		if (vm_stopping(vm))
+			break;
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				v->run->immediate_exit = 0;

@@ -30,15 +30,16 @@ mq_ktvm() {
 		--cmdline "quiet ktvm.test=net ktvm.ip=$GUEST_IP/24" "$@" --console stdio --timeout "$t"
 }
 
-# vmm_pid EXE: the VMM's own pid. G_PID is the `timeout` wrapper's; look at
-# it and its descendants (two levels) for the process running EXE.
+# vmm_pid: the VMM's own pid. G_PID is the `timeout` wrapper's (guest_launch):
+# follow its children past any `timeout` to the VMM process.
 vmm_pid() {
-	local exe p
-	exe=$(readlink -f "$1")
-	for p in "$G_PID" $(pgrep -P "$G_PID") $(for c in $(pgrep -P "$G_PID"); do pgrep -P "$c"; done); do
-		[[ $(readlink "/proc/$p/exe" 2>/dev/null) == "$exe" ]] && { echo "$p"; return 0; }
+	local p=$G_PID n
+	for n in 1 2 3; do
+		[[ $(cat "/proc/$p/comm" 2>/dev/null) == timeout ]] || break
+		p=$(pgrep -P "$p" | head -n1)
+		[[ -n $p ]] || return 1
 	done
-	return 1
+	[[ -d /proc/$p && $(cat "/proc/$p/comm") != timeout ]] && echo "$p"
 }
 
 # net_threads PID NIC: "comm runtime_ns" per ktvm-NIC-qN worker thread.
@@ -96,7 +97,7 @@ case_mq_channels() {
 	done
 	(($(printf '%s\n' "${nums[@]}" | sort -u | wc -l) == 8)) ||
 		{ reason="input/output.0..3 share vectors: $irqs"; return; }
-	pid=$(vmm_pid "$KTVM") || { reason="cannot find ktvm's pid under $G_PID"; return; }
+	pid=$(vmm_pid) || { reason="cannot find ktvm's pid under $G_PID"; return; }
 	start_guest_iperf3 || return
 	grun 30 "$G_QSTATS" || { reason="ethtool -S eth0 failed in the guest"; return; }
 	before=$(gfield qstats)

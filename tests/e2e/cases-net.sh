@@ -18,7 +18,7 @@ DEFAULT_MAC=02:00:00:00:00:01
 # iperf3 minimum, Mbit/s per direction (the venue's emulated CPU is slow).
 IPERF_MIN_MBPS=${E2E_IPERF_MIN_MBPS:-$([[ -n ${E2E_IN_VENUE:-} ]] && echo 50 || echo 1000)}
 
-NET_CASES=(net-ping net-mac net-mtu9000 net-offloads net-iperf net-rx-stall net-tap-eperm)
+NET_CASES=(net-ping net-mac net-mtu9000 net-offloads net-iperf net-rx-stall net-tap-eperm net-pcap net-api)
 
 tap_setup() { # [MTU]
 	ip link del "$TAP" 2>/dev/null || true
@@ -50,6 +50,7 @@ wait_for() {
 # inotify, which the 9p results share lacks); guest_end copies it to
 # $out/NAME.console.
 G_VMM=ktvm
+G_EXTRA=() # more ktvm run options for the next guest_start
 guest_start() {
 	G_NAME=$1 G_WHY=''
 	local t=$2 spec=$3 extra=${4:-} cmd
@@ -57,7 +58,7 @@ guest_start() {
 	case $G_VMM in
 	ktvm)
 		cmd=("$KTVM" run --kernel "$VMLINUX" --initrd "$NET_INITRD" --cpus 1 --memory 256M
-			--cmdline "$cmdline" ${spec:+--net "$spec"} --console stdio --timeout "$t") ;;
+			--cmdline "$cmdline" ${spec:+--net "$spec"} --console stdio --timeout "$t" "${G_EXTRA[@]}") ;;
 	qemu-vhost-on | qemu-vhost-off)
 		# microvm with PCIe (ACPI-described ECAM), the PVH vmlinux, virtio-net-pci
 		# on the same TAP; poweroff through microvm's ACPI GED.
@@ -159,6 +160,17 @@ host_ping() {
 	return $rc
 }
 
+# poll_for FILE PATTERN SECONDS: until FILE has a line with PATTERN (fixed
+# string), polled: for files on the 9p results share, where tail -F cannot wait.
+poll_for() {
+	local i
+	for ((i = 0; i < $3 * 5; i++)); do
+		grep -q -F -e "$2" "$1" 2>/dev/null && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
 # --- The cases: each sets $reason on failure and may set $note. ---
 
 case_net_ping() {
@@ -169,6 +181,65 @@ case_net_ping() {
 	host_ping -c 3 -W 5 -w 30 || { reason="host cannot ping the guest: $(tail -n2 "$out/$G_NAME.host-ping" | head -n1)"; return; }
 	note="host->guest rtt avg ${RTT} ms"
 	stop_ok || return
+}
+
+# pcap=FILE: libpcap's file, read back by tcpdump, holds the guest's ICMP echo
+# requests with its source MAC (TX) and the host's replies (RX); --stats
+# prints the counters as JSON at exit.
+case_net_pcap() {
+	local cap=$out/net-pcap.pcap txt=$out/net-pcap.tcpdump n
+	rm -f "$cap"
+	tap_setup || { reason="cannot set up TAP $TAP"; return; }
+	G_EXTRA=(--stats)
+	guest_start net-pcap 120 "tap=$TAP,pcap=$cap" || { G_EXTRA=(); reason=$G_WHY; return; }
+	G_EXTRA=()
+	grun 40 "ping -c 3 -W 5 -w 30 $HOST_IP" || { reason="guest cannot ping the host (status $?)"; return; }
+	stop_ok || return
+	tcpdump -r "$cap" -e -n -tt >"$txt" 2>&1 || { reason="tcpdump -r failed: $(tail -n1 "$txt")"; return; }
+	grep -q -E "^[0-9]+\.[0-9]+ $DEFAULT_MAC > .*: $GUEST_IP > $HOST_IP: ICMP echo request" "$txt" ||
+		{ reason="no ICMP echo request from $DEFAULT_MAC in the capture ($(wc -l <"$txt") lines)"; return; }
+	grep -q -E "> $DEFAULT_MAC, .*: $HOST_IP > $GUEST_IP: ICMP echo reply" "$txt" ||
+		{ reason="no ICMP echo reply to the guest in the capture"; return; }
+	grep -q '"nics":\[{"name":"net0"' "$out/net-pcap.stderr" ||
+		{ reason="--stats printed no statistics at exit"; return; }
+	n=$(grep -c . "$txt")
+	note="$n frames in the capture"
+}
+
+# --api-sock: ktvm ctl pause stops the guest answering pings, resume brings it
+# back, stats is one JSON line (paused true), kill -USR1 prints the stats on
+# stderr, a bad command gets "error:", stop ends ktvm with status 0 and removes
+# the socket.
+case_net_api() {
+	local sock=/tmp/ktvm-e2e-api.$$.sock ans pid
+	tap_setup || { reason="cannot set up TAP $TAP"; return; }
+	G_EXTRA=(--api-sock "$sock")
+	guest_start net-api 180 "tap=$TAP" || { G_EXTRA=(); reason=$G_WHY; return; }
+	G_EXTRA=()
+	host_ping -c 2 -W 5 -w 30 || { reason="host cannot ping the guest before pausing"; return; }
+	ans=$("$KTVM" ctl "$sock" pause) || { reason="ctl pause failed: $ans"; return; }
+	[[ $ans == ok ]] || { reason="ctl pause answered '$ans'"; return; }
+	if timeout 20 ping -c 3 -W 2 -w 8 "$GUEST_IP" >"$out/net-api.paused-ping" 2>&1; then
+		reason="the guest answered pings while paused"
+		return
+	fi
+	ans=$("$KTVM" ctl "$sock" stats) || { reason="ctl stats failed: $ans"; return; }
+	[[ $ans == '{'*'"paused":true'*'"nics":[{"name":"net0"'* ]] || { reason="ctl stats answered '${ans:0:120}'"; return; }
+	pid=$(pgrep -P "$G_PID" -x ktvm | head -n1)
+	[[ -n $pid ]] && kill -USR1 "$pid"
+	poll_for "$out/net-api.stderr" '"nics":[{"name":"net0"' 10 || { reason="kill -USR1 printed no statistics"; return; }
+	ans=$("$KTVM" ctl "$sock" resume) && [[ $ans == ok ]] || { reason="ctl resume answered '$ans'"; return; }
+	host_ping -c 2 -W 5 -w 30 || { reason="the guest does not answer pings after resume"; return; }
+	if ans=$("$KTVM" ctl "$sock" frobnicate); then
+		reason="a bad command succeeded: '$ans'"
+		return
+	fi
+	[[ $ans == error:* ]] || { reason="a bad command answered '$ans'"; return; }
+	ans=$("$KTVM" ctl "$sock" stop) && [[ $ans == ok ]] || { reason="ctl stop answered '$ans'"; return; }
+	guest_reap 30
+	((G_STATUS == 0)) || { reason="ktvm ended with status $G_STATUS after ctl stop, want 0"; return; }
+	[[ ! -e $sock ]] || { reason="the control socket was left behind"; rm -f "$sock"; return; }
+	note="pause/resume/stats/stop, kill -USR1"
 }
 
 # The guest's source MAC as the host sees it on the wire (tcpdump -e), and in

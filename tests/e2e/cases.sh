@@ -38,6 +38,7 @@ VMLINUX=$E2E_BUILD/kernel/vmlinux
 INITRD=$E2E_BUILD/guest/initrd.cpio.gz
 . "$E2E_SRC/cases-net.sh"
 . "$E2E_SRC/cases-mq.sh"
+. "$E2E_SRC/cases-gdb.sh"
 PAYLOAD_SHA=$(cat "$E2E_BUILD/guest/payload.sha256") || die "guest initrd not built"
 MARKER='KTVM-E2E: init reached'
 
@@ -182,6 +183,7 @@ run_cases() {
 			net_case "$name"
 		done
 		run_mq_cases
+		[[ -z $only || ,$only, == *,gdb-attach,* ]] && net_case gdb-attach
 	fi
 	cat "$out"/*.result >"$out/results.txt" 2>/dev/null
 	p=$(grep -c '^PASS' "$out/results.txt")

@@ -66,7 +66,7 @@ static struct virtio_dev dev;
 static struct virtq vqs[NQ];
 static struct virtio_mmio *m;
 static unsigned int activations, resets;
-static uint8_t cfgspace[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+static uint8_t cfgspace[8] = {1, 2, 3, 4, 5, 6, 7, 8};
 
 static uint64_t fake_features(struct virtio_dev *d)
 {
@@ -95,7 +95,7 @@ static const struct virtio_dev_ops fake_ops = {
 
 static uint32_t rd(uint64_t off)
 {
-	uint8_t b[4] = { 0 };
+	uint8_t b[4] = {0};
 
 	assert_true(io_bus_access(&vm.mmio, BASE + off, b, 4, false));
 	return (uint32_t)io_get(b, 4);
@@ -111,7 +111,7 @@ static void wr(uint64_t off, uint32_t v)
 
 static int setup(void **state)
 {
-	struct mem_region r = { .gpa = 0, .size = MiB(1) };
+	struct mem_region r = {.gpa = 0, .size = MiB(1)};
 
 	(void)state;
 	memset(&vm, 0, sizeof(vm));

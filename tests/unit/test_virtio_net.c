@@ -26,6 +26,7 @@
 #include <linux/virtio_net.h>
 #include <linux/virtio_ring.h>
 #include <cmocka.h>
+#include <pcap/pcap.h>
 
 #include "devices/tap.h"
 #include "devices/virtio_net.h"
@@ -45,6 +46,7 @@ static struct virtio_net *net;
 static struct virtio_dev *vd;
 static int sv[2] = {-1, -1}; /* sv[0]: the device's "TAP", sv[1]: the host side */
 static atomic_int notified[2], config_notified;
+static const char *pcap_path; /* start_device(): pcap=, NULL = none */
 
 static void t_notify_queue(struct virtio_dev *d, struct virtq *q)
 {
@@ -173,7 +175,8 @@ static uint16_t used_idx(int qi)
 
 static void start_device(uint64_t features, int fd, bool is_tap)
 {
-	struct net_config cfg = {.fd = -1, .mac = KTVM_DEFAULT_MAC, .queue_pairs = 1, .msix = true};
+	struct net_config cfg = {.fd = -1, .mac = KTVM_DEFAULT_MAC, .queue_pairs = 1, .msix = true,
+				 .pcap = pcap_path};
 
 	net = virtio_net_new(&vm, &cfg, 0, fd, is_tap);
 	assert_non_null(net);
@@ -227,6 +230,7 @@ static int setup(void **state)
 	atomic_store(&notified[1], 0);
 	atomic_store(&config_notified, 0);
 	net = NULL;
+	pcap_path = NULL;
 	return 0;
 }
 
@@ -384,6 +388,91 @@ static void test_rx_mergeable(void **state)
 	WAIT_FOR(st->packets == 3);
 	assert_int_equal(st->bytes, 2500 - HDR + 100 + 3000);
 	assert_int_equal(st->drop_oversize, 0);
+}
+
+/*
+ * pcap=FILE: a TX frame (header and frame split across descriptors) and an
+ * RX frame (spread over mergeable buffers) through the real worker, then the
+ * file read back with libpcap: Ethernet, both frames whole, without the
+ * vnet header, in order, with timestamps.
+ */
+static void test_pcap_capture(void **state)
+{
+	char path[] = "/tmp/ktvm-test-pcap-XXXXXX";
+	uint8_t frame[90], want_rx[1500], got[2000];
+	uint64_t g[3], b[2];
+	uint32_t l[3] = {HDR, 40, sizeof(frame) - 40};
+	bool w[3] = {false, false, false};
+	char errbuf[PCAP_ERRBUF_SIZE];
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	struct pollfd p = {.fd = sv[1], .events = POLLIN};
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	close(fd);
+	pcap_path = path;
+	start_device(BIT(VIRTIO_NET_F_MRG_RXBUF), sv[0], false);
+	/* TX: header, then the frame in two pieces. */
+	for (int i = 0; i < 3; i++)
+		g[i] = alloc_buf(l[i]);
+	memset(gp(g[0], HDR), 0, HDR);
+	fill(frame, sizeof(frame), 5);
+	memcpy(gp(g[1], l[1]), frame, l[1]);
+	memcpy(gp(g[2], l[2]), frame + l[1], l[2]);
+	post(VIRTIO_NET_TXQ, g, l, w, 3);
+	kick(VIRTIO_NET_TXQ);
+	assert_int_equal(poll(&p, 1, 2000), 1);
+	assert_int_equal(recv(sv[1], got, sizeof(got), 0), HDR + sizeof(frame));
+	/* RX: 1500 bytes over two 1000-byte buffers. */
+	for (int i = 0; i < 2; i++)
+		post_rx(b[i] = alloc_buf(1000), 1000);
+	kick(VIRTIO_NET_RXQ);
+	host_send(sizeof(want_rx) - HDR, 11);
+	WAIT_FOR(used_idx(VIRTIO_NET_RXQ) == 2);
+	fill(want_rx, sizeof(want_rx) - HDR, 11);
+	stop_device(); /* closes and flushes the capture */
+
+	pcap_t *pc = pcap_open_offline(path, errbuf);
+
+	assert_non_null(pc);
+	assert_int_equal(pcap_datalink(pc), DLT_EN10MB);
+	assert_int_equal(pcap_next_ex(pc, &h, &data), 1);
+	assert_int_equal(h->caplen, sizeof(frame));
+	assert_int_equal(h->len, sizeof(frame));
+	assert_memory_equal(data, frame, sizeof(frame));
+	assert_true(h->ts.tv_sec > 0);
+	assert_int_equal(pcap_next_ex(pc, &h, &data), 1);
+	assert_int_equal(h->caplen, sizeof(want_rx) - HDR);
+	assert_memory_equal(data, want_rx, sizeof(want_rx) - HDR);
+	assert_int_equal(pcap_next_ex(pc, &h, &data), PCAP_ERROR_BREAK); /* nothing more */
+	pcap_close(pc);
+	unlink(path);
+}
+
+/* Every counter the statistics report, incl. interrupts suppressed by NO_INTERRUPT. */
+static void test_stats_counters(void **state)
+{
+	uint64_t g = alloc_buf(HDR + 20);
+	uint32_t l = HDR + 20;
+	bool w = false;
+	uint8_t got[100];
+	struct pollfd p = {.fd = sv[1], .events = POLLIN};
+	const struct net_queue_stats *st;
+
+	start_device(0, sv[0], false);
+	memset(gp(g, l), 0, l);
+	avail(&dq[VIRTIO_NET_TXQ])->flags = VRING_AVAIL_F_NO_INTERRUPT;
+	post(VIRTIO_NET_TXQ, &g, &l, &w, 1);
+	kick(VIRTIO_NET_TXQ);
+	assert_int_equal(poll(&p, 1, 2000), 1);
+	assert_int_equal(recv(sv[1], got, sizeof(got), 0), HDR + 20);
+	st = virtio_net_stats(net, VIRTIO_NET_TXQ);
+	WAIT_FOR(__atomic_load_n(&st->irq_suppressed, __ATOMIC_RELAXED) == 1);
+	assert_int_equal(st->interrupts, 0);
+	assert_int_equal(st->packets, 1);
+	assert_int_equal(st->kicks, 1);
+	assert_string_equal(virtio_net_name(net), "net0");
 }
 
 static void test_rx_oversize_without_mrg(void **state)
@@ -781,6 +870,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_event_idx_suppression, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backend_gone_no_spin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_real_tap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pcap_capture, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stats_counters, setup, teardown),
 	};
 
 	log_set_level(LOG_ERROR);

@@ -1,0 +1,108 @@
+#!/bin/sh
+# arm64 e2e cases, run by busybox sh inside the arm64 venue (job.sh), from a
+# copy of the share in /tmp/w (9p reads of the 32 MB Image cost ~12 s each).
+# Prints "PASS name (Ns)" / "FAIL name: reason"; per case, OUT gets
+# NAME.console, NAME.stderr, NAME.status.
+#   cases.sh SHARE OUT [CASE...]
+S=$1 OUT=$2
+shift 2
+W=/tmp/w
+mkdir -p "$W" "$OUT"
+cp "$S/ktvm" "$S/Image" "$S/guest.cpio.gz" "$S/payload.sha256" "$W/" || exit 97
+K=$W/Image I=$W/guest.cpio.gz
+SHA=$(cat "$W/payload.sha256")
+
+now() { cut -d' ' -f1 /proc/uptime | tr -d .; } # centiseconds
+pass() { echo "PASS $1 ($(( ($(now) - T0) / 100 )).$(( ($(now) - T0) / 10 % 10 ))s)"; }
+fail() { echo "FAIL $1: $2"; }
+fld() { sed -n "s/^KTVM-E2E: .*$2=\([^ ]*\).*/\1/p" "$OUT/$1.console" | tr -d '\r' | head -n1; }
+
+# run NAME TIMEOUT CPUS CMDLINE [ktvm options...]: guest console in NAME.console
+run() {
+	n=$1 t=$2 c=$3 a=$4
+	shift 4
+	T0=$(now)
+	timeout -s KILL $((t + 30)) "$W/ktvm" run --kernel "$K" --initrd "$I" --memory 256M \
+		--cpus "$c" --timeout "$t" --cmdline "quiet $a" "$@" </dev/null \
+		>"$OUT/$n.console" 2>"$OUT/$n.stderr"
+	echo $? >"$OUT/$n.status"
+}
+st() { cat "$OUT/$1.status"; }
+booted() { grep -q 'KTVM-E2E: init reached' "$OUT/$1.console"; }
+
+case_boot() { # NAME CPUS
+	run "$1" 60 "$2" "ktvm.test=poweroff"
+	if [ "$(st "$1")" != 0 ]; then fail "$1" "status $(st "$1"), want 0"
+	elif ! booted "$1"; then fail "$1" "no init marker"
+	elif [ "$(fld "$1" cpus)" != "$2" ]; then fail "$1" "guest saw $(fld "$1" cpus) CPUs, want $2"
+	elif [ "$(fld "$1" payload_sha256)" != "$SHA" ]; then fail "$1" "initrd payload corrupted"
+	else pass "$1"; fi
+}
+
+case_timeout() {
+	run timeout 12 1 "ktvm.test=hang"
+	if [ "$(st timeout)" != 124 ]; then fail timeout "status $(st timeout), want 124"
+	elif ! grep -q 'vCPU 0 was at PC' "$OUT/timeout.stderr"; then fail timeout "no vCPU position"
+	else pass timeout; fi
+}
+
+case_test_exit() {
+	run test-exit 60 1 "ktvm.test=exit42"
+	if [ "$(st test-exit)" != 42 ]; then fail test-exit "status $(st test-exit), want 42"
+	else pass test-exit; fi
+}
+
+case_dtb() {
+	T0=$(now)
+	"$W/ktvm" run --kernel "$K" --initrd "$I" --cpus 2 --net tap=kdtb0 --dump-dtb "$OUT/guest.dtb" \
+		</dev/null >/dev/null 2>"$OUT/dtb.stderr"
+	r=$?
+	if [ $r != 0 ]; then fail dump-dtb "status $r: $(head -n1 "$OUT/dtb.stderr")"
+	elif [ ! -s "$OUT/guest.dtb" ]; then fail dump-dtb "no file"
+	else pass dump-dtb; fi
+}
+
+# net NAME QUEUE_PAIRS: the guest's agent pings the host, the host pings the
+# guest, the guest lists its queues; commands go in on the console.
+case_net() {
+	n=$1 qp=$2 tap=kt$$
+	T0=$(now)
+	log=$OUT/$n.console
+	: >"$log"
+	{
+		w() { i=0; while ! grep -q "$1" "$log" 2>/dev/null; do
+			i=$((i + 1)); [ $i -gt 300 ] && return 1; sleep 0.2; done; }
+		w 'agent ready' || exit 0
+		ip addr add 10.0.2.1/24 dev $tap && ip link set $tap up
+		echo "run 1 ping -c 3 -W 5 10.0.2.1 >/dev/null"
+		w 'done 1 ' || exit 0
+		ping -c 3 -W 5 10.0.2.2 >"$OUT/$n.hostping" 2>&1
+		echo "host_ping_rc=$?" >>"$OUT/$n.hostping"
+		echo "run 2 echo KTVM-E2E: rxq=\$(ls -d /sys/class/net/eth0/queues/rx-* | wc -l) txq=\$(ls -d /sys/class/net/eth0/queues/tx-* | wc -l)"
+		w 'done 2 ' || exit 0
+		echo exit
+	} | timeout -s KILL 120 "$W/ktvm" run --kernel "$K" --initrd "$I" --memory 256M --timeout 90 \
+		--cmdline "quiet ktvm.test=net ktvm.ip=10.0.2.2/24" --net "tap=$tap,queue_pairs=$qp" \
+		>"$log" 2>"$OUT/$n.stderr"
+	r=$?
+	if [ $r != 0 ]; then fail "$n" "status $r: $(grep -m1 -v info "$OUT/$n.stderr")"
+	elif ! grep -q 'done 1 rc=0' "$log"; then fail "$n" "guest -> host ping failed"
+	elif ! grep -q 'host_ping_rc=0' "$OUT/$n.hostping"; then fail "$n" "host -> guest ping failed"
+	elif [ "$(fld "$n" rxq)" != 1 ] || [ "$(fld "$n" txq)" != 1 ]; then
+		fail "$n" "guest has $(fld "$n" rxq) rx / $(fld "$n" txq) tx queues, want 1"
+	else pass "$n"; fi
+}
+
+all="boot-1cpu boot-2cpu timeout test-exit dump-dtb net-ping net-qp4"
+for c in ${*:-$all}; do
+	case $c in
+	boot-1cpu) case_boot boot-1cpu 1 ;;
+	boot-2cpu) case_boot boot-2cpu 2 ;;
+	timeout) case_timeout ;;
+	test-exit) case_test_exit ;;
+	dump-dtb) case_dtb ;;
+	net-ping) case_net net-ping 1 ;;
+	net-qp4) case_net net-qp4 4 ;;
+	*) fail "$c" "unknown case" ;;
+	esac
+done

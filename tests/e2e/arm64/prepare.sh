@@ -1,0 +1,105 @@
+#!/bin/bash
+# Everything the arm64 venue needs, under build/e2e/arm64/ (cached by stamp):
+#   Image            Debian's arm64 kernel (linux-image-arm64; KVM built in),
+#                    both the outer host's and the inner guest's
+#   outer.cpio.gz    busybox-static:arm64 + outer-init + 9p/tun modules
+#   guest.cpio.gz    busybox-static:arm64 + tests/e2e/guest-init + payload +
+#                    virtio_mmio/virtio_net modules (modules.list, load order)
+# Packages come from Debian for architecture arm64 (apt-get download + dpkg -x,
+# nothing installed); dpkg's arm64 architecture is added if missing.
+set -euo pipefail
+. "$(dirname "$0")/../lib.sh"
+A_SRC=$E2E_SRC/arm64
+OUT=$E2E_BUILD/arm64
+OUTER_MODULES="9pnet_virtio 9p tun virtio_pci"
+GUEST_MODULES="virtio_mmio virtio_net"
+
+stamp() { cat "$A_SRC/outer-init" "$E2E_SRC/guest-init" "$0" 2>/dev/null | sha256sum | cut -c1-16; }
+[[ -s $OUT/Image && -s $OUT/outer.cpio.gz && -s $OUT/guest.cpio.gz &&
+	$(cat "$OUT/stamp" 2>/dev/null) == "$(stamp)" ]] && exit 0
+
+dpkg --print-foreign-architectures | grep -qx arm64 || {
+	[[ $(id -u) == 0 ]] || die "dpkg has no arm64 architecture (run as root once)"
+	dpkg --add-architecture arm64
+	apt-get update -qq >/dev/null
+}
+mkdir -p "$OUT"
+TMP=$(mktemp -d "$OUT/.prep.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+chmod 755 "$TMP" # apt downloads as user _apt
+kpkg() { apt-cache depends linux-image-arm64:arm64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}'; }
+PKG=$(kpkg)
+[[ -n $PKG ]] || { apt-get update -qq >/dev/null 2>&1 || true; PKG=$(kpkg); }
+[[ -n $PKG ]] || die "cannot resolve linux-image-arm64:arm64"
+PKG=${PKG%:arm64}
+log "downloading $PKG and busybox-static (arm64)"
+(cd "$TMP" && apt-get download -qq "$PKG:arm64" busybox-static:arm64 >"$TMP/apt.log" 2>&1) ||
+	{ cat "$TMP/apt.log" >&2; die "apt-get download failed"; }
+for d in "$TMP"/*.deb; do dpkg -x "$d" "$TMP/x"; done
+REL=${PKG#linux-image-}
+cp "$TMP/x/boot/vmlinuz-$REL" "$TMP/Image"
+MODDIR=$TMP/x/lib/modules/$REL
+BUSYBOX=$TMP/x/bin/busybox
+
+declare -A path_of=()
+while read -r f; do
+	n=$(basename "$f")
+	n=${n%%.ko*}
+	path_of[${n//-/_}]=$f
+done < <(find "$MODDIR/kernel" -name '*.ko' -o -name '*.ko.xz' -o -name '*.ko.zst')
+# modules ROOT NAMES...: copy NAMES with their dependencies (depth first) to ROOT/modules
+modules() {
+	local root=$1 n
+	shift
+	declare -A done_=()
+	order=()
+	visit() {
+		local n=${1//-/_} d
+		[[ -n ${done_[$n]:-} ]] && return 0
+		done_[$n]=1
+		[[ -n ${path_of[$n]:-} ]] || die "module $n not found"
+		for d in $(modinfo -F depends "${path_of[$n]}" | tr ',' ' '); do visit "$d"; done
+		order+=("$n")
+	}
+	for n in "$@"; do visit "$n"; done
+	mkdir -p "$root/modules"
+	for n in "${order[@]}"; do
+		case ${path_of[$n]} in
+		*.xz) xz -dc "${path_of[$n]}" >"$root/modules/$n.ko" ;;
+		*.zst) zstd -qdc "${path_of[$n]}" >"$root/modules/$n.ko" ;;
+		*) cp "${path_of[$n]}" "$root/modules/$n.ko" ;;
+		esac
+	done
+	printf '%s\n' "${order[@]}" >"$root/modules.list"
+}
+busybox_root() { # ROOT
+	mkdir -p "$1"/{bin,dev,proc,sys,tmp,etc,root,mnt}
+	cp "$BUSYBOX" "$1/bin/busybox"
+	# The applet list is busybox's own; it cannot run here: take it from its strings.
+	for a in sh ash mount umount insmod mkdir cat echo sed grep awk tr cut head tail ls sleep \
+		poweroff reboot timeout dd printf sha256sum ip ping devmem date wc rm cp mv ln \
+		setsid cttyhack stty hostname uname env test [ kill chmod touch seq expr sync \
+		ifconfig true false nproc; do
+		ln -sf busybox "$1/bin/$a"
+	done
+	ln -s bin "$1/sbin"
+}
+mkcpio() { (cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) | gzip -6 >"$2"; }
+
+busybox_root "$TMP/outer"
+modules "$TMP/outer" $OUTER_MODULES
+install -m 755 "$A_SRC/outer-init" "$TMP/outer/init"
+mkcpio "$TMP/outer" "$TMP/outer.cpio.gz"
+
+busybox_root "$TMP/guest"
+modules "$TMP/guest" $GUEST_MODULES
+install -m 755 "$E2E_SRC/guest-init" "$TMP/guest/init"
+head -c 262144 /dev/urandom >"$TMP/guest/payload.bin"
+sha256sum "$TMP/guest/payload.bin" | cut -d' ' -f1 >"$TMP/guest/payload.sha256"
+cp "$TMP/guest/payload.sha256" "$TMP/payload.sha256"
+mkcpio "$TMP/guest" "$TMP/guest.cpio.gz"
+
+mv "$TMP/Image" "$TMP/outer.cpio.gz" "$TMP/guest.cpio.gz" "$TMP/payload.sha256" "$OUT/"
+echo "$REL" >"$OUT/VERSION"
+stamp >"$OUT/stamp"
+log "arm64 venue ready in $OUT ($REL)"
