@@ -152,6 +152,25 @@ void virtio_set_driver_features(struct virtio_dev *d, unsigned int select, uint3
 		d->driver_features = (d->driver_features & ~0xffffffffULL) | value;
 	else if (select == 1)
 		d->driver_features = (d->driver_features & 0xffffffffULL) | ((uint64_t)value << 32);
+	else if (value)
+		/* No feature bits exist above 63: a set bit there is a driver bug. */
+		log_once(LOG_WARN, "virtio", "%s: driver feature word %u = 0x%x: ignored", d->name,
+			 select, value);
+}
+
+void virtio_queue_enable(struct virtio_dev *d, struct virtq *q, uint32_t value)
+{
+	if (value != 1) {
+		log_once(LOG_WARN, "virtio", "%s: queue enable written with %u: ignored", d->name,
+			 value);
+		return;
+	}
+	q->event_idx = d->driver_features & (1ULL << VIRTIO_RING_F_EVENT_IDX);
+	q->indirect = d->driver_features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC);
+	if (virtq_enable(q)) {
+		q->enabled = false;
+		virtio_set_needs_reset(d);
+	}
 }
 
 bool virtio_queue_config_allowed(const struct virtio_dev *d)

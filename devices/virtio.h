@@ -76,6 +76,13 @@ int virtio_dev_init(struct virtio_dev *d, struct vm *vm);
 void virtio_set_status(struct virtio_dev *d, uint8_t status);
 /* Driver feature word writes (32-bit halves); ignored after FEATURES_OK. Caller holds d->lock. */
 void virtio_set_driver_features(struct virtio_dev *d, unsigned int select, uint32_t value);
+/*
+ * The driver enabled queue q (QueueEnable / QueueReady written with 'value'):
+ * only 1 means anything; the rings are validated and a bad layout puts the
+ * device into NEEDS_RESET.  Caller holds d->lock and has checked
+ * virtio_queue_config_allowed().
+ */
+void virtio_queue_enable(struct virtio_dev *d, struct virtq *q, uint32_t value);
 /* May the driver change queue configuration now (FEATURES_OK set, DRIVER_OK not)? */
 bool virtio_queue_config_allowed(const struct virtio_dev *d);
 /* Something went wrong that only a reset can fix: NEEDS_RESET + config interrupt. */

@@ -234,17 +234,7 @@ static void queue_write(struct virtio_mmio *m, uint64_t off, uint32_t v)
 		q->size = (uint16_t)(v > 0xffff ? 0 : v); /* checked by virtq_enable */
 		break;
 	case VIRTIO_MMIO_QUEUE_READY:
-		if (v != 1) {
-			log_once(LOG_WARN, "virtio-mmio", "%s: QueueReady written with %u: ignored",
-				 d->name, v);
-			break;
-		}
-		q->event_idx = d->driver_features & (1ULL << VIRTIO_RING_F_EVENT_IDX);
-		q->indirect = d->driver_features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC);
-		if (virtq_enable(q)) {
-			q->enabled = false;
-			virtio_set_needs_reset(d);
-		}
+		virtio_queue_enable(d, q, v);
 		break;
 	case VIRTIO_MMIO_QUEUE_DESC_LOW:
 		set_lo(&q->desc_gpa, v);
@@ -280,12 +270,7 @@ static void reg_write(struct virtio_mmio *m, uint64_t off, uint32_t v)
 		m->gfselect = v;
 		break;
 	case VIRTIO_MMIO_DRIVER_FEATURES:
-		if (m->gfselect < 2)
-			virtio_set_driver_features(d, m->gfselect, v);
-		else if (v)
-			log_once(LOG_WARN, "virtio-mmio",
-				 "%s: DriverFeatures word %u = 0x%x: ignored", d->name, m->gfselect,
-				 v);
+		virtio_set_driver_features(d, m->gfselect, v);
 		break;
 	case VIRTIO_MMIO_QUEUE_SEL:
 		m->queue_select = v; /* out of range: QueueNumMax reads 0, writes ignored */

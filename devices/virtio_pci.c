@@ -356,17 +356,7 @@ static void queue_write(struct virtio_pci *vp, uint64_t off, uint32_t v)
 				     : -1;
 		break;
 	case VIRTIO_PCI_COMMON_Q_ENABLE:
-		if (v != 1) {
-			log_once(LOG_WARN, "virtio-pci",
-				 "%s: queue_enable written with %u: ignored", d->name, v);
-			break;
-		}
-		q->event_idx = d->driver_features & (1ULL << VIRTIO_RING_F_EVENT_IDX);
-		q->indirect = d->driver_features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC);
-		if (virtq_enable(q)) {
-			q->enabled = false;
-			virtio_set_needs_reset(d);
-		}
+		virtio_queue_enable(d, q, v);
 		break;
 	case VIRTIO_PCI_COMMON_Q_DESCLO:
 		set_lo(&q->desc_gpa, v);
@@ -402,12 +392,7 @@ static void common_write(struct virtio_pci *vp, uint64_t off, uint32_t v)
 		vp->gfselect = v;
 		break;
 	case VIRTIO_PCI_COMMON_GF:
-		if (vp->gfselect < 2)
-			virtio_set_driver_features(d, vp->gfselect, v);
-		else if (v)
-			log_once(LOG_WARN, "virtio-pci",
-				 "%s: driver_feature word %u = 0x%x: ignored", d->name,
-				 vp->gfselect, v);
+		virtio_set_driver_features(d, vp->gfselect, v);
 		break;
 	case VIRTIO_PCI_COMMON_MSIX:
 		atomic_store(&vp->msix_config, valid_vector(vp, (uint16_t)v));

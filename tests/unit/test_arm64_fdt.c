@@ -66,16 +66,17 @@ static uint32_t u32_at(const char *path, const char *name, int idx)
 	const fdt32_t *p = prop(path, name, &len);
 
 	assert_true((idx + 1) * 4 <= len);
-	return fdt32_to_cpu(p[idx]);
+	return fdt32_ld(&p[idx]);
 }
 
 static uint64_t u64_at(const char *path, const char *name, int idx)
 {
 	int len;
-	const fdt64_t *p = prop(path, name, &len);
+	const uint8_t *p = prop(path, name, &len);
 
 	assert_true((idx + 1) * 8 <= len);
-	return fdt64_to_cpu(p[idx]);
+	/* FDT properties are only 4-byte aligned: fdt64_ld reads unaligned. */
+	return fdt64_ld((const fdt64_t *)(const void *)(p + 8 * idx));
 }
 
 static void test_gicv3_tree(void **state)
