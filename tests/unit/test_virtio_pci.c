@@ -626,6 +626,37 @@ static void test_msix_vectors(void **state)
 	assert_int_equal(RD(queue_msix_vector), NOVEC);
 }
 
+/*
+ * Linux's fallback when it cannot get one vector per queue: the config
+ * interrupt on vector 0 and every queue sharing vector 1 (virtio_pci's
+ * per_vq_vectors = false).  Each queue's notification must still arrive.
+ */
+static void test_msix_shared_vector_fallback(void **state)
+{
+	uint32_t mx = find_cap(PCI_CAP_ID_MSIX);
+
+	to_features_ok();
+	WR(msix_config, 0);
+	for (unsigned int q = 0; q < NQ; q++) {
+		WR(queue_select, q);
+		WR(queue_msix_vector, 1);
+		assert_int_equal(RD(queue_msix_vector), 1);
+	}
+	cfg_wr(mx + PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE);
+	assert_true(msix_enabled(pd->msix));
+	for (unsigned int v = 0; v <= NQ; v++)
+		eventfd_count(msix_vector_fd(pd->msix, v));
+	for (unsigned int q = 0; q < NQ; q++)
+		fk.d.t->notify_queue(&fk.d, &fk.vqs[q]);
+	/* eventfd counts add up: one write per queue on the shared vector. */
+	assert_int_equal(eventfd_count(msix_vector_fd(pd->msix, 1)), NQ);
+	assert_int_equal(eventfd_count(msix_vector_fd(pd->msix, 0)), 0);
+	fk.d.t->notify_config(&fk.d);
+	assert_int_equal(eventfd_count(msix_vector_fd(pd->msix, 0)), 1);
+	assert_int_equal(eventfd_count(msix_vector_fd(pd->msix, 1)), 0);
+	assert_int_equal(rd(VIRTIO_PCI_ISR_OFF, 1), 0);
+}
+
 static bool has_ioev(uint64_t addr, int fd)
 {
 	for (unsigned int i = 0; i < n_ioev; i++)
@@ -721,6 +752,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wrong_width_and_offset, setup_msix, teardown),
 		cmocka_unit_test_setup_teardown(test_device_config, setup_intx, teardown),
 		cmocka_unit_test_setup_teardown(test_isr_intx, setup_intx, teardown),
+		cmocka_unit_test_setup_teardown(test_msix_shared_vector_fallback, setup_msix, teardown),
 		cmocka_unit_test_setup_teardown(test_msix_vectors, setup_msix, teardown),
 		cmocka_unit_test_setup_teardown(test_ioeventfds_follow_bar, setup_msix, teardown),
 		cmocka_unit_test_setup_teardown(test_pci_cfg_window, setup_intx, teardown),
