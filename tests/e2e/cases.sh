@@ -129,7 +129,7 @@ check() {
 # kernel then panics (softlockup_panic) and run.sh starts a fresh machine that
 # runs this script again: cases with a result are skipped, and a case is given
 # at most $MAX_TRIES starts. The caller decides how to report it.
-MAX_TRIES=2
+MAX_TRIES=4 # freezes and crashed guests (run.sh retries those) share the budget
 # want_run NAME: 0 = run it now; 1 = already done; 2 = froze $MAX_TRIES times.
 want_run() {
 	local n

@@ -127,23 +127,26 @@ crashed_cases() {
 }
 
 guest_cases() {
-	local name retry
+	local name retry pass
 	if [[ $mode == native ]]; then
 		"${guest_cmd[@]}" | grep -v '^cases:' | tee -a "$RUN/summary.txt" || true
 		return
 	fi
 	venue_machines
 	[[ -n $boot_time ]] && return
-	# One more run, in a fresh machine, for cases whose guest crashed; the
-	# first failure stays visible as a RETRY line.  A real bug fails twice.
-	retry=$(crashed_cases)
-	[[ -n $retry ]] || return 0
-	for name in $retry; do
-		echo "RETRY $name: $(sed -n "s/^FAIL $name: //p" "$RUN/summary.txt" | head -n1) (guest crashed; running it once more)"
-		sed -i "/^FAIL $name:/d" "$RUN/summary.txt"
-		rm -f "$RUN/$name.done" "$RUN/$name.result"
-	done | tee -a "$RUN/retries.txt"
-	venue_machines
+	# Up to two more runs, each in a fresh machine, for cases whose guest
+	# crashed; every failure stays visible as a RETRY line.  A real bug fails
+	# all three times.
+	for pass in 1 2; do
+		retry=$(crashed_cases)
+		[[ -n $retry ]] || return 0
+		for name in $retry; do
+			echo "RETRY $name: $(sed -n "s/^FAIL $name: //p" "$RUN/summary.txt" | head -n1) (guest crashed; running it again)"
+			sed -i "/^FAIL $name:/d" "$RUN/summary.txt"
+			rm -f "$RUN/$name.done" "$RUN/$name.result"
+		done | tee -a "$RUN/retries.txt"
+		venue_machines
+	done
 }
 
 venue_machines() {

@@ -8,8 +8,14 @@ S=$1 OUT=$2
 shift 2
 W=/tmp/w
 mkdir -p "$W" "$OUT"
-cp "$S/ktvm" "$S/Image" "$S/guest.cpio.gz" "$S/payload.sha256" "$W/" || exit 97
+cp "$S/ktvm" "$S/Image" "$S/guest.cpio.gz" "$S/guest-tools.cpio.gz" "$S/payload.sha256" "$W/" || exit 97
 K=$W/Image I=$W/guest.cpio.gz
+# Network cases: + iperf3, ethtool and their glibc (the kernel unpacks both archives).
+IN=$W/guest-net.cpio.gz
+cat "$I" "$W/guest-tools.cpio.gz" >"$IN" || exit 97
+# iperf3 minimum per direction, Mbit/s (TCP, 5 s; nested KVM under TCG: ~0.6
+# Gbit/s host->guest, 0.08..0.5 guest->host seen).
+IPERF_MIN=${E2E_ARM64_IPERF_MIN_MBPS:-25}
 SHA=$(cat "$W/payload.sha256")
 
 now() { cut -d' ' -f1 /proc/uptime | tr -d .; } # centiseconds
@@ -62,13 +68,20 @@ case_dtb() {
 	else pass dump-dtb; fi
 }
 
+# iperf3 receiver throughput in Mbit/s from "iperf3 -f m" output FILE.
+mbps() { awk '/receiver/ {for (i = 2; i <= NF; i++) if ($i == "Mbits/sec") v = $(i - 1)} END {print v}' "$1"; }
+gbps() { awk -v m="$1" 'BEGIN {printf "%.2f", m / 1000}'; }
+
 # net NAME QUEUE_PAIRS: the guest's agent pings the host, the host pings the
-# guest, the guest lists its queues; commands go in on the console.
+# guest, the guest lists its queues; with 1 pair, iperf3 TCP 5 s each way
+# (server in the guest, client on the host, -R for guest -> host); with more,
+# `ethtool -l eth0` must show one combined channel and the device no MQ
+# feature (bit 22). Commands go in on the console.
 case_net() {
 	n=$1 qp=$2 tap=kt$$
 	T0=$(now)
 	log=$OUT/$n.console
-	: >"$log"
+	: >"$log"; : >"$OUT/$n.h2g.iperf3"; : >"$OUT/$n.g2h.iperf3"
 	{
 		w() { i=0; while ! grep -q "$1" "$log" 2>/dev/null; do
 			i=$((i + 1)); [ $i -gt 300 ] && return 1; sleep 0.2; done; }
@@ -80,8 +93,18 @@ case_net() {
 		echo "host_ping_rc=$?" >>"$OUT/$n.hostping"
 		echo "run 2 echo KTVM-E2E: rxq=\$(ls -d /sys/class/net/eth0/queues/rx-* | wc -l) txq=\$(ls -d /sys/class/net/eth0/queues/tx-* | wc -l)"
 		w 'done 2 ' || exit 0
+		if [ "$qp" = 1 ]; then
+			# 5201 = 0x1451; iperf3 listens on [::] (tcp6) or 0.0.0.0
+			echo 'run 3 /usr/bin/iperf3 -s -D >/dev/null 2>&1 || exit 1; i=0; while ! grep -q ":1451 " /proc/net/tcp6 /proc/net/tcp; do i=$((i+1)); [ $i -gt 100 ] && exit 1; sleep 0.1; done'
+			w 'done 3 ' || exit 0
+			timeout 60 /usr/bin/iperf3 -c 10.0.2.2 -t 5 -f m --connect-timeout 10000 >"$OUT/$n.h2g.iperf3" 2>&1
+			timeout 60 /usr/bin/iperf3 -c 10.0.2.2 -t 5 -f m --connect-timeout 10000 -R >"$OUT/$n.g2h.iperf3" 2>&1
+		else
+			echo 'run 3 o=$(/usr/bin/ethtool -l eth0) || exit 1; echo "KTVM-E2E: combined=$(echo "$o" | awk "/^Combined:/ {printf \"%s,\", \$2}") mq=$(cut -c23 /sys/class/net/eth0/device/features)"'
+			w 'done 3 ' || exit 0
+		fi
 		echo exit
-	} | timeout -s KILL 120 "$W/ktvm" run --kernel "$K" --initrd "$I" --memory 256M --timeout 90 \
+	} | timeout -s KILL 150 "$W/ktvm" run --kernel "$K" --initrd "$IN" --memory 256M --timeout 120 \
 		--cmdline "quiet ktvm.test=net ktvm.ip=10.0.2.2/24" --net "tap=$tap,queue_pairs=$qp" \
 		>"$log" 2>"$OUT/$n.stderr"
 	r=$?
@@ -90,6 +113,21 @@ case_net() {
 	elif ! grep -q 'host_ping_rc=0' "$OUT/$n.hostping"; then fail "$n" "host -> guest ping failed"
 	elif [ "$(fld "$n" rxq)" != 1 ] || [ "$(fld "$n" txq)" != 1 ]; then
 		fail "$n" "guest has $(fld "$n" rxq) rx / $(fld "$n" txq) tx queues, want 1"
+	elif [ "$qp" = 1 ]; then
+		h=$(mbps "$OUT/$n.h2g.iperf3") g=$(mbps "$OUT/$n.g2h.iperf3")
+		if ! grep -q 'done 3 rc=0' "$log"; then fail "$n" "iperf3 server did not start in the guest"
+		elif [ -z "$h" ]; then fail "$n" "iperf3 host->guest failed: $(tail -n1 "$OUT/$n.h2g.iperf3")"
+		elif [ -z "$g" ]; then fail "$n" "iperf3 guest->host failed: $(tail -n1 "$OUT/$n.g2h.iperf3")"
+		elif [ "${h%.*}" -lt "$IPERF_MIN" ] || [ "${g%.*}" -lt "$IPERF_MIN" ]; then
+			fail "$n" "iperf3 host->guest $h, guest->host $g Mbit/s, want >= $IPERF_MIN"
+		else
+			pass "$n"
+			echo "PASS $n-iperf3: host->guest $(gbps "$h") Gbit/s, guest->host $(gbps "$g") Gbit/s (min $IPERF_MIN Mbit/s)"
+		fi
+	elif ! grep -q 'done 3 rc=0' "$log"; then fail "$n" "ethtool -l eth0 failed in the guest"
+	elif [ "$(fld "$n" combined)" != "1,1," ]; then
+		fail "$n" "ethtool -l: combined max,current = $(fld "$n" combined), want 1,1"
+	elif [ "$(fld "$n" mq)" != 0 ]; then fail "$n" "device offers VIRTIO_NET_F_MQ"
 	else pass "$n"; fi
 }
 

@@ -5,6 +5,10 @@
 #   outer.cpio.gz    busybox-static:arm64 + outer-init + 9p/tun modules
 #   guest.cpio.gz    busybox-static:arm64 + tests/e2e/guest-init + payload +
 #                    virtio_mmio/virtio_net modules (modules.list, load order)
+#   guest-tools.cpio.gz  iperf3 and ethtool (arm64, dynamically linked) with
+#                    their glibc libraries and loader; cases.sh appends it to
+#                    guest.cpio.gz for the network cases only. The outer
+#                    initramfs has the same files (the TAP's host side).
 # Packages come from Debian for architecture arm64 (apt-get download + dpkg -x,
 # nothing installed); dpkg's arm64 architecture is added if missing.
 set -euo pipefail
@@ -15,7 +19,7 @@ OUTER_MODULES="9pnet_virtio 9p tun virtio_pci"
 GUEST_MODULES="virtio_mmio virtio_net"
 
 stamp() { cat "$A_SRC/outer-init" "$E2E_SRC/guest-init" "$0" 2>/dev/null | sha256sum | cut -c1-16; }
-[[ -s $OUT/Image && -s $OUT/outer.cpio.gz && -s $OUT/guest.cpio.gz &&
+[[ -s $OUT/Image && -s $OUT/outer.cpio.gz && -s $OUT/guest.cpio.gz && -s $OUT/guest-tools.cpio.gz &&
 	$(cat "$OUT/stamp" 2>/dev/null) == "$(stamp)" ]] && exit 0
 
 dpkg --print-foreign-architectures | grep -qx arm64 || {
@@ -32,8 +36,12 @@ PKG=$(kpkg)
 [[ -n $PKG ]] || { apt-get update -qq >/dev/null 2>&1 || true; PKG=$(kpkg); }
 [[ -n $PKG ]] || die "cannot resolve linux-image-arm64:arm64"
 PKG=${PKG%:arm64}
-log "downloading $PKG and busybox-static (arm64)"
-(cd "$TMP" && apt-get download -qq "$PKG:arm64" busybox-static:arm64 >"$TMP/apt.log" 2>&1) ||
+# iperf3/ethtool and the packages of their libraries (apt-cache depends; the
+# libraries actually copied are the ELF NEEDED closure, see tools_root).
+TOOL_PKGS=(iperf3 libiperf0 libsctp1 libssl3 ethtool libmnl0 libc6)
+log "downloading $PKG, busybox-static, ${TOOL_PKGS[*]} (arm64)"
+(cd "$TMP" && apt-get download -qq "$PKG:arm64" busybox-static:arm64 "${TOOL_PKGS[@]/%/:arm64}" \
+	>"$TMP/apt.log" 2>&1) ||
 	{ cat "$TMP/apt.log" >&2; die "apt-get download failed"; }
 for d in "$TMP"/*.deb; do dpkg -x "$d" "$TMP/x"; done
 REL=${PKG#linux-image-}
@@ -84,10 +92,37 @@ busybox_root() { # ROOT
 	done
 	ln -s bin "$1/sbin"
 }
+# tools_root ROOT: /usr/bin/iperf3 and /usr/bin/ethtool, the shared libraries
+# they need (readelf NEEDED, transitively) in /lib/aarch64-linux-gnu (a
+# directory the loader searches without ld.so.cache) and the loader at
+# /lib/ld-linux-aarch64.so.1, the path the programs ask for.
+tools_root() {
+	local root=$1 todo=() seen=" " f n lib
+	mkdir -p "$root/usr/bin" "$root/lib/aarch64-linux-gnu" "$root/etc"
+	cp "$TMP/x/usr/bin/iperf3" "$TMP/x/sbin/ethtool" "$root/usr/bin/"
+	todo=("$root/usr/bin/iperf3" "$root/usr/bin/ethtool")
+	while ((${#todo[@]})); do
+		f=${todo[0]}
+		todo=("${todo[@]:1}")
+		for n in $(readelf -d "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+			[[ $seen == *" $n "* ]] && continue
+			seen+="$n "
+			lib=$(ls "$TMP"/x/{usr/,}lib/aarch64-linux-gnu/"$n" 2>/dev/null | head -n1 || true)
+			[[ -n $lib ]] || die "arm64 library $n (needed by $(basename "$f")) not in ${TOOL_PKGS[*]}"
+			cp -L "$lib" "$root/lib/aarch64-linux-gnu/$n"
+			todo+=("$root/lib/aarch64-linux-gnu/$n")
+		done
+	done
+	[[ -e $root/lib/aarch64-linux-gnu/ld-linux-aarch64.so.1 ]] ||
+		cp -L "$TMP/x/lib/aarch64-linux-gnu/ld-linux-aarch64.so.1" "$root/lib/aarch64-linux-gnu/"
+	ln -sf aarch64-linux-gnu/ld-linux-aarch64.so.1 "$root/lib/ld-linux-aarch64.so.1"
+	echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
+}
 mkcpio() { (cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) | gzip -6 >"$2"; }
 
 busybox_root "$TMP/outer"
 modules "$TMP/outer" $OUTER_MODULES
+tools_root "$TMP/outer"
 install -m 755 "$A_SRC/outer-init" "$TMP/outer/init"
 mkcpio "$TMP/outer" "$TMP/outer.cpio.gz"
 
@@ -98,8 +133,10 @@ head -c 262144 /dev/urandom >"$TMP/guest/payload.bin"
 sha256sum "$TMP/guest/payload.bin" | cut -d' ' -f1 >"$TMP/guest/payload.sha256"
 cp "$TMP/guest/payload.sha256" "$TMP/payload.sha256"
 mkcpio "$TMP/guest" "$TMP/guest.cpio.gz"
+tools_root "$TMP/tools"
+mkcpio "$TMP/tools" "$TMP/guest-tools.cpio.gz"
 
-mv "$TMP/Image" "$TMP/outer.cpio.gz" "$TMP/guest.cpio.gz" "$TMP/payload.sha256" "$OUT/"
+mv "$TMP/Image" "$TMP/outer.cpio.gz" "$TMP/guest.cpio.gz" "$TMP/guest-tools.cpio.gz" "$TMP/payload.sha256" "$OUT/"
 echo "$REL" >"$OUT/VERSION"
 stamp >"$OUT/stamp"
 log "arm64 venue ready in $OUT ($REL)"

@@ -5,6 +5,7 @@
 #
 #   run.sh [CASE...]        (cases: see cases.sh; default all)
 #   E2E_ARM64_KTVM=PATH     use this aarch64 ktvm instead of cross-building one
+#   E2E_ARM64_IPERF_MIN_MBPS  iperf3 minimum per direction (default 25 Mbit/s)
 #
 # Output: "PASS name (Ns)" / "FAIL name: reason" per case, then
 # "e2e-arm64: N passed, N failed".  Logs: build/e2e/arm64/runs/<run>/.
@@ -38,9 +39,9 @@ mkdir -p "$OUT/runs"
 ls -1dt "$OUT"/runs/run.* 2>/dev/null | tail -n +4 | xargs -r rm -rf || true
 RUN=$(mktemp -d "$OUT/runs/run.$(date +%Y%m%d-%H%M%S).XXXX")
 cp "$KTVM_ARM" "$RUN/ktvm"
-cp "$OUT/Image" "$OUT/guest.cpio.gz" "$OUT/payload.sha256" "$A_SRC/cases.sh" "$RUN/"
+cp "$OUT/Image" "$OUT/guest.cpio.gz" "$OUT/guest-tools.cpio.gz" "$OUT/payload.sha256" "$A_SRC/cases.sh" "$RUN/"
 mkdir -p "$RUN/out"
-echo "sh /share/cases.sh /share /share/out $*" >"$RUN/job.sh"
+echo "E2E_ARM64_IPERF_MIN_MBPS=${E2E_ARM64_IPERF_MIN_MBPS:-25} sh /share/cases.sh /share /share/out $*" >"$RUN/job.sh"
 
 t0=$(now_ms)
 set +e
