@@ -149,13 +149,16 @@ guest_cases() {
 	done
 }
 
+machines=0 # venue machines started so far (names their console logs)
+
 venue_machines() {
 	local rc=0 t0 log outer try
 	t0=$(now_ms)
 	# The emulated machine can freeze (see cases.sh): then it panics, and a
 	# fresh one resumes the cases that have no result yet.
 	for try in 1 2 3; do
-		log=$RUN/outer-console.$(($(ls "$RUN"/outer-console.*.log 2>/dev/null | wc -l) + 1)).log
+		machines=$((machines + 1))
+		log=$RUN/outer-console.$machines.log
 		: >"$log"
 		rc=0
 		# The whole outer machine is bounded: ~5 s boot + the cases, each
