@@ -290,16 +290,6 @@ static uint64_t common_read(struct virtio_pci *vp, uint64_t off)
 	return 0;
 }
 
-static void set_lo(uint64_t *r, uint32_t v)
-{
-	*r = (*r & ~0xffffffffull) | v;
-}
-
-static void set_hi(uint64_t *r, uint32_t v)
-{
-	*r = (*r & 0xffffffffull) | (uint64_t)v << 32;
-}
-
 /* The transport's share of a device reset (the core reset the device and queues). */
 static void transport_reset(struct virtio_pci *vp)
 {
@@ -359,22 +349,22 @@ static void queue_write(struct virtio_pci *vp, uint64_t off, uint32_t v)
 		virtio_queue_enable(d, q, v);
 		break;
 	case VIRTIO_PCI_COMMON_Q_DESCLO:
-		set_lo(&q->desc_gpa, v);
+		virtio_set_lo32(&q->desc_gpa, v);
 		break;
 	case VIRTIO_PCI_COMMON_Q_DESCHI:
-		set_hi(&q->desc_gpa, v);
+		virtio_set_hi32(&q->desc_gpa, v);
 		break;
 	case VIRTIO_PCI_COMMON_Q_AVAILLO:
-		set_lo(&q->avail_gpa, v);
+		virtio_set_lo32(&q->avail_gpa, v);
 		break;
 	case VIRTIO_PCI_COMMON_Q_AVAILHI:
-		set_hi(&q->avail_gpa, v);
+		virtio_set_hi32(&q->avail_gpa, v);
 		break;
 	case VIRTIO_PCI_COMMON_Q_USEDLO:
-		set_lo(&q->used_gpa, v);
+		virtio_set_lo32(&q->used_gpa, v);
 		break;
 	case VIRTIO_PCI_COMMON_Q_USEDHI:
-		set_hi(&q->used_gpa, v);
+		virtio_set_hi32(&q->used_gpa, v);
 		break;
 	}
 }
