@@ -149,9 +149,9 @@ void virtio_set_driver_features(struct virtio_dev *d, unsigned int select, uint3
 		return;
 	}
 	if (select == 0)
-		virtio_set_lo32(&d->driver_features, value);
+		d->driver_features = (d->driver_features & ~0xffffffffULL) | value;
 	else if (select == 1)
-		virtio_set_hi32(&d->driver_features, value);
+		d->driver_features = (d->driver_features & 0xffffffffULL) | ((uint64_t)value << 32);
 	else if (value)
 		/* No feature bits exist above 63: a set bit there is a driver bug. */
 		log_once(LOG_WARN, "virtio", "%s: driver feature word %u = 0x%x: ignored", d->name,

@@ -64,17 +64,6 @@ struct virtio_dev {
 	void *t_priv;
 };
 
-/* 64-bit registers (ring addresses) are written as two 32-bit halves by every transport. */
-static inline void virtio_set_lo32(uint64_t *r, uint32_t v)
-{
-	*r = (*r & ~0xffffffffULL) | v;
-}
-
-static inline void virtio_set_hi32(uint64_t *r, uint32_t v)
-{
-	*r = (*r & 0xffffffffULL) | (uint64_t)v << 32;
-}
-
 /* Fill in the common part; the device model sets ops/priv/queues first. */
 int virtio_dev_init(struct virtio_dev *d, struct vm *vm);
 

@@ -177,6 +177,16 @@ static uint32_t reg_read(struct virtio_mmio *m, uint64_t off)
 	return 0;
 }
 
+static void set_lo(uint64_t *r, uint32_t v)
+{
+	*r = (*r & ~0xffffffffull) | v;
+}
+
+static void set_hi(uint64_t *r, uint32_t v)
+{
+	*r = (*r & 0xffffffffull) | (uint64_t)v << 32;
+}
+
 /* The transport's share of a reset (the core reset the device and its queues). */
 static void transport_reset(struct virtio_mmio *m)
 {
@@ -227,22 +237,22 @@ static void queue_write(struct virtio_mmio *m, uint64_t off, uint32_t v)
 		virtio_queue_enable(d, q, v);
 		break;
 	case VIRTIO_MMIO_QUEUE_DESC_LOW:
-		virtio_set_lo32(&q->desc_gpa, v);
+		set_lo(&q->desc_gpa, v);
 		break;
 	case VIRTIO_MMIO_QUEUE_DESC_HIGH:
-		virtio_set_hi32(&q->desc_gpa, v);
+		set_hi(&q->desc_gpa, v);
 		break;
 	case VIRTIO_MMIO_QUEUE_AVAIL_LOW:
-		virtio_set_lo32(&q->avail_gpa, v);
+		set_lo(&q->avail_gpa, v);
 		break;
 	case VIRTIO_MMIO_QUEUE_AVAIL_HIGH:
-		virtio_set_hi32(&q->avail_gpa, v);
+		set_hi(&q->avail_gpa, v);
 		break;
 	case VIRTIO_MMIO_QUEUE_USED_LOW:
-		virtio_set_lo32(&q->used_gpa, v);
+		set_lo(&q->used_gpa, v);
 		break;
 	case VIRTIO_MMIO_QUEUE_USED_HIGH:
-		virtio_set_hi32(&q->used_gpa, v);
+		set_hi(&q->used_gpa, v);
 		break;
 	}
 }

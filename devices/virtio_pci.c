@@ -290,6 +290,16 @@ static uint64_t common_read(struct virtio_pci *vp, uint64_t off)
 	return 0;
 }
 
+static void set_lo(uint64_t *r, uint32_t v)
+{
+	*r = (*r & ~0xffffffffull) | v;
+}
+
+static void set_hi(uint64_t *r, uint32_t v)
+{
+	*r = (*r & 0xffffffffull) | (uint64_t)v << 32;
+}
+
 /* The transport's share of a device reset (the core reset the device and queues). */
 static void transport_reset(struct virtio_pci *vp)
 {
@@ -349,22 +359,22 @@ static void queue_write(struct virtio_pci *vp, uint64_t off, uint32_t v)
 		virtio_queue_enable(d, q, v);
 		break;
 	case VIRTIO_PCI_COMMON_Q_DESCLO:
-		virtio_set_lo32(&q->desc_gpa, v);
+		set_lo(&q->desc_gpa, v);
 		break;
 	case VIRTIO_PCI_COMMON_Q_DESCHI:
-		virtio_set_hi32(&q->desc_gpa, v);
+		set_hi(&q->desc_gpa, v);
 		break;
 	case VIRTIO_PCI_COMMON_Q_AVAILLO:
-		virtio_set_lo32(&q->avail_gpa, v);
+		set_lo(&q->avail_gpa, v);
 		break;
 	case VIRTIO_PCI_COMMON_Q_AVAILHI:
-		virtio_set_hi32(&q->avail_gpa, v);
+		set_hi(&q->avail_gpa, v);
 		break;
 	case VIRTIO_PCI_COMMON_Q_USEDLO:
-		virtio_set_lo32(&q->used_gpa, v);
+		set_lo(&q->used_gpa, v);
 		break;
 	case VIRTIO_PCI_COMMON_Q_USEDHI:
-		virtio_set_hi32(&q->used_gpa, v);
+		set_hi(&q->used_gpa, v);
 		break;
 	}
 }

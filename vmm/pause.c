@@ -22,7 +22,7 @@ struct vm_pause {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;	  /* vCPUs wait here */
 	pthread_cond_t parked_cv; /* pausers wait here */
-	atomic_uint holds;	  /* pauses taken and not given back; written under lock */
+	unsigned int holds;	  /* pauses taken and not given back */
 	unsigned int parked;	  /* vCPUs waiting in vcpu_pause_point() */
 	int run_one;		  /* the vCPU allowed to run while paused, or -1 */
 };
@@ -161,11 +161,7 @@ void vcpu_pause_point(struct vcpu *v)
 	struct timespec ts;
 	bool park;
 
-	/*
-	 * The hot path (every exit): no pause held, no lock taken.  A pauser
-	 * raises 'holds' before it kicks the vCPUs, so a kicked vCPU sees it.
-	 */
-	if (!p || !atomic_load_explicit(&p->holds, memory_order_acquire))
+	if (!p)
 		return;
 	pthread_mutex_lock(&p->lock);
 	park = must_park(p, v);
