@@ -51,6 +51,7 @@
  * workers; reset joins it first.  The MAC in config space (ADDR_SET) is
  * under cfg_lock.
  */
+#include <endian.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -261,6 +262,26 @@ static void net_broken(struct net_pair *p)
 	virtio_set_needs_reset(&p->n->vdev);
 }
 
+/*
+ * The TAP is gone (deleted on the host, or failing): tell the driver the
+ * link is down (VIRTIO_NET_S_LINK_UP cleared, configuration interrupt), once
+ * per NIC whichever pair sees it first.  It stays down: a deleted TAP does
+ * not come back to this fd.
+ */
+static void link_down(struct virtio_net *n)
+{
+	bool was_up;
+
+	pthread_mutex_lock(&n->cfg_lock);
+	was_up = n->config.status & VIRTIO_NET_S_LINK_UP;
+	n->config.status &= (uint16_t)~VIRTIO_NET_S_LINK_UP;
+	pthread_mutex_unlock(&n->cfg_lock);
+	if (was_up) {
+		log_warn("virtio-net", "%s: link down", n->name);
+		virtio_config_changed(&n->vdev);
+	}
+}
+
 static void tap_hard_error(struct net_pair *p, const char *op, int err)
 {
 	log_err("virtio-net", "%s: %s on the TAP: %s; the link is dead", p->name, op,
@@ -270,6 +291,7 @@ static void tap_hard_error(struct net_pair *p, const char *op, int err)
 	p->tx_wait = false;
 	p->tx_more = true;
 	tap_update_events(p);
+	link_down(p->n);
 }
 
 static void notify(struct net_pair *p, struct virtq *q, struct net_queue_stats *st)
@@ -1277,6 +1299,39 @@ struct virtio_dev *virtio_net_vdev(struct virtio_net *n)
 const struct net_queue_stats *virtio_net_stats(const struct virtio_net *n, unsigned int queue)
 {
 	return queue < 2 * n->npairs ? &n->pairs[queue / 2].stats[queue % 2] : NULL;
+}
+
+bool virtio_net_queue_state(const struct virtio_net *n, unsigned int queue,
+			    struct net_queue_state *out)
+{
+	const struct net_pair *p;
+	const struct virtq *q;
+
+	if (queue >= 2 * n->npairs)
+		return false;
+	p = &n->pairs[queue / 2];
+	q = queue % 2 == VIRTIO_NET_RXQ ? p->rxq : p->txq;
+	memset(out, 0, sizeof(*out));
+	out->enabled = __atomic_load_n(&q->enabled, __ATOMIC_RELAXED);
+	out->broken = q->broken || p->broken;
+	out->waiting = queue % 2 == VIRTIO_NET_RXQ ? p->rx_wait : p->tx_wait;
+	out->more = queue % 2 == VIRTIO_NET_RXQ ? p->rx_more : p->tx_more;
+	out->size = q->size;
+	out->last_avail = q->last_avail_idx;
+	out->used_idx = q->published_used;
+	out->signalled_used = q->signalled_used;
+	out->msix_vector = q->msix_vector;
+	out->tap_events = p->tap_events;
+	/* The ring pointers stay valid while enabled: guest RAM is never unmapped. */
+	if (out->enabled && q->avail && q->used) {
+		out->avail_idx = le16toh(__atomic_load_n(&q->avail->idx, __ATOMIC_RELAXED));
+		out->avail_flags = le16toh(__atomic_load_n(&q->avail->flags, __ATOMIC_RELAXED));
+		out->used_flags = le16toh(__atomic_load_n(&q->used->flags, __ATOMIC_RELAXED));
+		out->used_event = le16toh(__atomic_load_n(&q->avail->ring[q->size], __ATOMIC_RELAXED));
+		out->avail_event = le16toh(
+			__atomic_load_n((const uint16_t *)&q->used->ring[q->size], __ATOMIC_RELAXED));
+	}
+	return true;
 }
 
 unsigned int virtio_net_max_pairs(const struct virtio_net *n)

@@ -33,6 +33,27 @@ struct net_queue_stats {
 	uint64_t no_buffers;	 /* RX: waited for the guest to refill */
 };
 
+/*
+ * A queue's ring state as ktvm sees it, for diagnosing a stalled queue
+ * (stats "ring" object).  Read racily while the worker runs: each field is
+ * true at some instant, not all at the same one.
+ */
+struct net_queue_state {
+	bool enabled, broken;
+	bool waiting;		   /* RX: no buffers, TAP not polled; TX: TAP full, waits EPOLLOUT */
+	bool more;		   /* budget exhausted: the worker comes back without sleeping */
+	uint16_t size;
+	uint16_t avail_idx;	   /* guest's avail->idx */
+	uint16_t last_avail;	   /* next avail entry ktvm consumes */
+	uint16_t used_idx;	   /* used->idx as published */
+	uint16_t signalled_used;   /* used idx at the last interrupt decision (EVENT_IDX) */
+	uint16_t used_event;	   /* guest's used_event (EVENT_IDX) */
+	uint16_t avail_event;	   /* ktvm's avail_event (EVENT_IDX) */
+	uint16_t avail_flags, used_flags;
+	uint16_t msix_vector;
+	uint32_t tap_events;	   /* EPOLLIN/EPOLLOUT the pair's TAP fd is polled for */
+};
+
 /* Control queue counters, written by the control thread only. */
 struct net_ctrl_stats {
 	uint64_t ok, err;   /* commands answered VIRTIO_NET_OK / VIRTIO_NET_ERR */
@@ -79,6 +100,9 @@ void virtio_net_destroy(struct virtio_net *n);
 struct virtio_dev *virtio_net_vdev(struct virtio_net *n);
 /* Counters of device queue 'queue' (2p: pair p's RX, 2p + 1: its TX), NULL past the pairs. */
 const struct net_queue_stats *virtio_net_stats(const struct virtio_net *n, unsigned int queue);
+/* Snapshot queue 'queue's ring state; false if there is no such data queue. */
+bool virtio_net_queue_state(const struct virtio_net *n, unsigned int queue,
+			    struct net_queue_state *out);
 const struct net_ctrl_stats *virtio_net_ctrl_stats(const struct virtio_net *n);
 unsigned int virtio_net_max_pairs(const struct virtio_net *n);
 /* Pairs the driver has made active (0 while the device is not running). */

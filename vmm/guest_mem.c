@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 
 #include "vmm/ktvm.h"
 
@@ -24,6 +25,13 @@ int gmem_init(struct guest_mem *m, uint64_t size, const struct mem_region *layou
 	}
 	/* Guest RAM is the bulk of a VM: let the host back it with huge pages. */
 	madvise(m->base, size, MADV_HUGEPAGE);
+	/*
+	 * Named in /proc/PID/smaps ("[anon:ktvm guest ram]"), so ktvm's own
+	 * memory can be told from the guest's.  Kernels without
+	 * CONFIG_ANON_VMA_NAME refuse: harmless.
+	 */
+	prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)m->base, size,
+	      (unsigned long)"ktvm guest ram");
 	m->size = size;
 	for (unsigned int i = 0; i < n; i++) {
 		if (layout[i].size > size - off)

@@ -65,6 +65,33 @@ static json_object *dir_json(const struct dir_sum *s, bool rx)
 	return o;
 }
 
+/* Where the queue's indices stand: what tells a stalled guest from a stalled ktvm. */
+static json_object *ring_json(struct virtio_net *n, unsigned int queue)
+{
+	struct net_queue_state s;
+	json_object *o = json_object_new_object();
+
+	if (!virtio_net_queue_state(n, queue, &s))
+		return o;
+	json_object_object_add(o, "enabled", json_object_new_boolean(s.enabled));
+	if (s.broken)
+		json_object_object_add(o, "broken", json_object_new_boolean(true));
+	json_object_object_add(o, "waiting", json_object_new_boolean(s.waiting));
+	json_object_object_add(o, "more", json_object_new_boolean(s.more));
+	add_u64(o, "size", s.size);
+	add_u64(o, "avail_idx", s.avail_idx);
+	add_u64(o, "last_avail", s.last_avail);
+	add_u64(o, "used_idx", s.used_idx);
+	add_u64(o, "signalled_used", s.signalled_used);
+	add_u64(o, "used_event", s.used_event);
+	add_u64(o, "avail_event", s.avail_event);
+	add_u64(o, "avail_flags", s.avail_flags);
+	add_u64(o, "used_flags", s.used_flags);
+	add_u64(o, "msix_vector", s.msix_vector);
+	add_u64(o, "tap_events", s.tap_events);
+	return o;
+}
+
 static void nic_json(struct virtio_net *n, void *opaque)
 {
 	json_object *nics = opaque, *o = json_object_new_object(), *qs = json_object_new_array();
@@ -93,6 +120,7 @@ static void nic_json(struct virtio_net *n, void *opaque)
 		add_u64(j, "pair", q / 2);
 		json_object_object_add(j, "dir",
 				       json_object_new_string(q % 2 == VIRTIO_NET_RXQ ? "rx" : "tx"));
+		json_object_object_add(j, "ring", ring_json(n, q));
 		json_object_array_add(qs, j);
 	}
 	json_object_object_add(o, "rx", dir_json(&tot[VIRTIO_NET_RXQ], true));

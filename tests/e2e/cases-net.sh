@@ -312,13 +312,85 @@ start_guest_iperf3() {
 		{ reason="iperf3 server did not start in the guest"; return 1; }
 }
 
+# iperf3_stalled FILE: does iperf3's per-second output (-i 1 --forceflush)
+# end in 3 intervals at 0 bit/s for one stream (the [SUM] lines when there
+# are some)? Prints that stream's tag ("[SUM][TX-C]", "[  5]").
+iperf3_stalled() {
+	awk '/sender|receiver/ { next }
+		/ sec .*bits\/sec/ && match($0, /^\[[^]]*\](\[[^]]*\])?/) {
+			k = substr($0, RSTART, RLENGTH)
+			z[k] = ($0 ~ / 0\.00 [KMG]?bits\/sec/) ? z[k] + 1 : 0
+			if (k ~ /SUM/) sum = 1
+		}
+		END {
+			for (k in z) if (z[k] >= 3 && (!sum || k ~ /SUM/)) { print k; exit 0 }
+			exit 1
+		}' "$1"
+}
+
+# stall_snapshot TAG: what ktvm and the guest say while traffic is stuck,
+# into $out/$G_NAME.stall-TAG: ktvm's counters and ring indices twice, 2 s
+# apart (kill -USR1), its threads, the host TAP; the guest's interrupt
+# counts and virtio_net's own counters go to its console.
+stall_snapshot() {
+	local pid f=$out/$G_NAME.stall-$1
+	if ! pid=$(vmm_pid); then
+		{
+			echo "== the VMM is not running any more =="
+			tail -n 20 "$out/$G_NAME.stderr"
+			echo "== console (last 60 lines) =="
+			tail -n 60 "$G_CON" | tr -d '\r'
+		} >"$f" 2>&1
+		return 0
+	fi
+	{
+		echo "== ktvm stats, two snapshots 2 s apart =="
+		kill -USR1 "$pid" 2>/dev/null
+		sleep 2 # the interval between the two snapshots is the measurement
+		kill -USR1 "$pid" 2>/dev/null
+		sleep 0.5
+		grep -a '^{"ktvm"' "$out/$G_NAME.stderr" | tail -n 2
+		echo "== ktvm threads =="
+		for t in /proc/"$pid"/task/*; do
+			echo "$(cat "$t/comm") $(awk '{ sub(/^.*\) /, ""); print "state=" $1, "cpu=" $12 + $13 }' "$t/stat") wchan=$(cat "$t/wchan" 2>/dev/null)"
+		done
+		echo "== host TAP =="
+		ip -s link show "$TAP" 2>&1
+	} >"$f" 2>&1
+	grun 20 'echo "== guest =="; grep -i -E "virtio|CPU" /proc/interrupts; ethtool -S eth0 2>&1; grep "^Tcp" /proc/net/snmp; ip -s link show eth0' \
+		>/dev/null || true
+}
+
+# iperf3_watched FILE SECONDS ARGS...: the host's iperf3 client against the
+# guest, watched while it runs. Returns 1 on failure; on a stall (see
+# iperf3_stalled) it snapshots ktvm and the guest first and sets STALL.
+iperf3_watched() {
+	local f=$1 s=$2 ipid i k
+	shift 2
+	STALL=''
+	timeout $((s + 40)) iperf3 -c "$GUEST_IP" -t "$s" -i 1 -f m --forceflush --connect-timeout 10000 "$@" >"$f" 2>&1 &
+	ipid=$!
+	for ((i = 0; i < s + 45; i++)); do
+		kill -0 "$ipid" 2>/dev/null || break
+		if k=$(iperf3_stalled "$f"); then
+			stall_snapshot "${f##*/}"
+			kill "$ipid" 2>/dev/null
+			wait "$ipid" 2>/dev/null
+			STALL="$k stalled for 3 s at $(grep -c -E '^\[SUM\]|^\[ *[0-9]+\]' "$f") interval lines; snapshot in $G_NAME.stall-${f##*/}"
+			return 1
+		fi
+		sleep 1 # polling iperf3's per-second output
+	done
+	wait "$ipid"
+}
+
 # run_iperf3 NAME SECONDS [-R]: host client against the guest's server
 # (-R: the guest sends). Sets MBPS.
 run_iperf3() {
 	local f=$out/$1.iperf3 s=$2
 	shift 2
 	MBPS=''
-	timeout $((s + 40)) iperf3 -c "$GUEST_IP" -t "$s" -f m --connect-timeout 10000 "$@" >"$f" 2>&1 || return 1
+	iperf3_watched "$f" "$s" "$@" || return 1
 	MBPS=$(iperf3_mbps "$f")
 	[[ -n $MBPS ]]
 }
@@ -328,9 +400,9 @@ case_net_iperf() {
 	tap_setup || { reason="cannot set up TAP $TAP"; return; }
 	guest_start net-iperf 180 "tap=$TAP" || { reason=$G_WHY; return; }
 	start_guest_iperf3 || return
-	run_iperf3 net-iperf.host-to-guest 5 || { reason="iperf3 host->guest failed: $(tail -n1 "$out/net-iperf.host-to-guest.iperf3")"; return; }
+	run_iperf3 net-iperf.host-to-guest 5 || { reason="iperf3 host->guest failed: ${STALL:-$(tail -n1 "$out/net-iperf.host-to-guest.iperf3")}"; return; }
 	rx=$MBPS
-	run_iperf3 net-iperf.guest-to-host 5 -R || { reason="iperf3 guest->host failed: $(tail -n1 "$out/net-iperf.guest-to-host.iperf3")"; return; }
+	run_iperf3 net-iperf.guest-to-host 5 -R || { reason="iperf3 guest->host failed: ${STALL:-$(tail -n1 "$out/net-iperf.guest-to-host.iperf3")}"; return; }
 	tx=$MBPS
 	note="TCP 5 s: guest->host $(mbps_to_gbps "$tx") Gbit/s, host->guest $(mbps_to_gbps "$rx") Gbit/s"
 	echo "$note" >"$out/net-iperf.throughput"

@@ -39,6 +39,7 @@ INITRD=$E2E_BUILD/guest/initrd.cpio.gz
 . "$E2E_SRC/cases-net.sh"
 . "$E2E_SRC/cases-mq.sh"
 . "$E2E_SRC/cases-gdb.sh"
+. "$E2E_SRC/cases-soak.sh"
 PAYLOAD_SHA=$(cat "$E2E_BUILD/guest/payload.sha256") || die "guest initrd not built"
 MARKER='KTVM-E2E: init reached'
 
@@ -184,6 +185,7 @@ run_cases() {
 		done
 		run_mq_cases
 		[[ -z $only || ,$only, == *,gdb-attach,* ]] && net_case gdb-attach
+		run_soak_cases
 	fi
 	cat "$out"/*.result >"$out/results.txt" 2>/dev/null
 	p=$(grep -c '^PASS' "$out/results.txt")

@@ -40,7 +40,11 @@ results=$(cd "$results" && pwd)
 	echo "mkdir -p $(printf %q "$results") && mount --bind /e2e $(printf %q "$results") || exit 95"
 	echo "cd $(printf %q "$PWD") || exit 95"
 	echo "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=${TERM:-linux}"
-	echo "export E2E_IN_VENUE=1${E2E_FAKE_FREEZE:+ E2E_FAKE_FREEZE=$E2E_FAKE_FREEZE}"
+	echo "export E2E_IN_VENUE=1"
+	# The caller's knobs (E2E_SOAK_SECONDS, E2E_FAKE_FREEZE, ...), not its paths.
+	for v in $(compgen -e | grep '^E2E_' | grep -v -x -E 'E2E_(SRC|BUILD|IN_VENUE|OUTER_TIMEOUT)'); do
+		echo "export $v=$(printf %q "${!v}")"
+	done
 	printf '%q ' "$@"
 	echo
 } >"$results/job.sh"

@@ -100,7 +100,7 @@ host_cases() {
 # --- Cases with a guest ---
 guest_cmd=("$E2E_SRC/cases.sh" --out "$RUN" --vmm "$vmm")
 [[ -n $only ]] && guest_cmd+=(--only "$only")
-outer_timeout=${E2E_OUTER_TIMEOUT:-600}
+outer_timeout=${E2E_OUTER_TIMEOUT:-$((900 + ${E2E_SOAK_SECONDS:-60} * 2))}
 if [[ -n $boot_time ]]; then
 	guest_cmd=("$E2E_SRC/cases.sh" --out "$RUN" --boot-time --runs "${runs:-5}" --vmms "$vmms")
 	outer_timeout=${E2E_OUTER_TIMEOUT:-600}
