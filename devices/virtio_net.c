@@ -118,6 +118,16 @@ struct net_pair {
 	struct iovec *rx_iov; /* RX_MAX_IOV + 1 */
 	uint16_t *rx_heads;   /* VIRTQ_MAX_SIZE */
 	uint32_t *rx_space;
+	uint16_t *rx_iovn;    /* VIRTQ_MAX_SIZE: writable iovecs of each gathered chain */
+	/*
+	 * RX chains popped but not yet filled (the worker's, within one
+	 * process_rx): rx_nch chains, rx_niov iovecs, rx_have bytes, at the
+	 * front of rx_heads/rx_space/rx_iovn/rx_iov.  Kept from frame to frame
+	 * so each buffer is popped once, and given back (unpopped) when
+	 * process_rx returns.
+	 */
+	unsigned int rx_nch, rx_niov;
+	uint64_t rx_have;
 	uint8_t *overflow; /* RX_MAX_FRAME */
 
 	struct net_queue_stats stats[2]; /* [VIRTIO_NET_RXQ], [VIRTIO_NET_TXQ] */
@@ -426,8 +436,8 @@ static int rx_gather(struct net_pair *p, struct virtq *q, unsigned int *niov_out
 {
 	struct net_queue_stats *st = &p->stats[VIRTIO_NET_RXQ];
 	struct virtq_chain *c = p->chain;
-	unsigned int nch = 0, niov = 0;
-	uint64_t space = 0;
+	unsigned int nch = p->rx_nch, niov = p->rx_niov;
+	uint64_t space = p->rx_have;
 
 	while (nch < VIRTQ_MAX_SIZE && (nch == 0 || (p->n->mrg && space < p->n->rx_want))) {
 		int r = virtq_pop(q, c);
@@ -458,12 +468,44 @@ static int rx_gather(struct net_pair *p, struct virtq *q, unsigned int *niov_out
 		niov += c->n_in;
 		p->rx_heads[nch] = c->head;
 		p->rx_space[nch] = c->in_bytes;
+		p->rx_iovn[nch] = c->n_in;
 		space += c->in_bytes;
 		nch++;
 	}
+	p->rx_nch = nch;
+	p->rx_niov = niov;
+	p->rx_have = space;
 	*niov_out = niov;
 	*space_out = space;
 	return (int)nch;
+}
+
+/* The first k gathered chains were filled: drop them from the front of the stash. */
+static void rx_consume(struct net_pair *p, unsigned int k)
+{
+	unsigned int iovs = 0;
+	uint64_t bytes = 0;
+
+	for (unsigned int i = 0; i < k; i++) {
+		iovs += p->rx_iovn[i];
+		bytes += p->rx_space[i];
+	}
+	p->rx_nch -= k;
+	p->rx_niov -= iovs;
+	p->rx_have -= bytes;
+	memmove(p->rx_heads, p->rx_heads + k, p->rx_nch * sizeof(*p->rx_heads));
+	memmove(p->rx_space, p->rx_space + k, p->rx_nch * sizeof(*p->rx_space));
+	memmove(p->rx_iovn, p->rx_iovn + k, p->rx_nch * sizeof(*p->rx_iovn));
+	memmove(p->rx_iov, p->rx_iov + iovs, p->rx_niov * sizeof(*p->rx_iov));
+}
+
+/* Give the stash back to the ring (it is the last rx_nch chains popped). */
+static void rx_unstash(struct net_pair *p, struct virtq *q)
+{
+	if (p->rx_nch)
+		virtq_unpop(q, (uint16_t)p->rx_nch);
+	p->rx_nch = p->rx_niov = 0;
+	p->rx_have = 0;
 }
 
 static void process_rx(struct net_pair *p)
@@ -503,7 +545,6 @@ static void process_rx(struct net_pair *p)
 			r = readv(p->tap_fd, p->rx_iov, (int)niov + 1);
 		} while (r < 0 && errno == EINTR);
 		if (r <= 0) {
-			virtq_unpop(q, (uint16_t)nch);
 			if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 				STAT_INC(st->eagain);
 			} else {
@@ -520,12 +561,10 @@ static void process_rx(struct net_pair *p)
 				LOG_WARN, "virtio-net",
 				"%s: a %zd-byte frame did not fit the %llu bytes of RX buffers offered: dropped",
 				p->name, r, (unsigned long long)space);
-			virtq_unpop(q, (uint16_t)nch);
-			continue;
+			continue; /* the buffers stay stashed for the next frame */
 		}
 		if (r < HDR_LEN) {
 			STAT_INC(st->drop_short);
-			virtq_unpop(q, (uint16_t)nch);
 			continue;
 		}
 		if (p->n->pcap)
@@ -542,12 +581,12 @@ static void process_rx(struct net_pair *p)
 
 		iov_write_at(p->rx_iov, niov, offsetof(struct virtio_net_hdr_v1, num_buffers),
 			     nb_le, sizeof(nb_le));
-		if ((unsigned int)nch > k)
-			virtq_unpop(q, (uint16_t)(nch - (int)k));
+		rx_consume(p, k);
 		pushed += k;
 		STAT_INC(st->packets);
 		STAT_ADD(st->bytes, (uint64_t)r - HDR_LEN);
 	}
+	rx_unstash(p, q);
 	if (frames >= RX_BUDGET)
 		p->rx_more = true;
 	if (pushed)
@@ -707,9 +746,12 @@ static int pair_alloc_scratch(struct net_pair *p)
 	p->rx_iov = calloc(RX_MAX_IOV + 1, sizeof(*p->rx_iov));
 	p->rx_heads = calloc(VIRTQ_MAX_SIZE, sizeof(*p->rx_heads));
 	p->rx_space = calloc(VIRTQ_MAX_SIZE, sizeof(*p->rx_space));
+	p->rx_iovn = calloc(VIRTQ_MAX_SIZE, sizeof(*p->rx_iovn));
 	p->overflow = malloc(RX_MAX_FRAME);
-	if (p->chain && p->rx_iov && p->rx_heads && p->rx_space && p->overflow)
+	if (p->chain && p->rx_iov && p->rx_heads && p->rx_space && p->rx_iovn && p->overflow)
 		return 0;
+	free(p->rx_iovn);
+	p->rx_iovn = NULL;
 	free(p->chain);
 	free(p->rx_iov);
 	free(p->rx_heads);
@@ -725,6 +767,7 @@ static int pair_alloc_scratch(struct net_pair *p)
 
 static void pair_free_scratch(struct net_pair *p)
 {
+	free(p->rx_iovn);
 	free(p->chain);
 	free(p->rx_iov);
 	free(p->rx_heads);

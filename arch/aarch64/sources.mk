@@ -6,7 +6,7 @@ ARCH_SRCS := boot/detect.c boot/pvh.c boot/arm64_image.c \
 	devices/msix.c devices/pci.c devices/serial.c devices/tap.c devices/test_exit.c \
 	devices/virtio.c devices/virtio_mmio.c devices/virtio_net.c devices/virtio_pci.c \
 	devices/virtq.c
-ARCH_LDLIBS := -lfdt -lz -ldbus-1 # libpcap.a needs libdbus-1.a (see static_link.c)
+ARCH_LDLIBS := -lfdt -lz
 # Unit tests of x86-only code (tests/unit/NAME.c).
 ARCH_UNIT_SKIP := test_acpi test_acpi_power test_boot test_cmos_rtc test_cpuid test_i8042 \
 	test_memmap test_pvpanic

@@ -519,7 +519,7 @@ bench_one() {
 			run_iperf3 "$name.g2h" "$s" -R && echo "$MBPS" >"$out/$name.g2h"
 			run_iperf3 "$name.h2g" "$s" && echo "$MBPS" >"$out/$name.h2g"
 		fi
-		host_ping -c 50 -i 0.05 -W 5 -w 30 -q && echo "$RTT" >"$out/$name.rtt"
+		host_ping -c 200 -i 0.05 -W 5 -w 40 -q && echo "$RTT" >"$out/$name.rtt"
 		guest_stop
 	fi
 	guest_end
@@ -547,13 +547,64 @@ net_bench() {
 			: >"$out/$name.done"
 		done
 	done
-	echo "net-bench: median of $runs, iperf3 TCP ${s} s per direction, ping -c 50 -i 0.05; 1 vCPU, 256M, TAP $TAP"
+	echo "net-bench: median of $runs, iperf3 TCP ${s} s per direction, ping -c 200 -i 0.05; 1 vCPU, 256M, TAP $TAP"
 	printf 'net-bench: %-16s %18s %18s %14s\n' VMM "guest->host Gbit/s" "host->guest Gbit/s" "ping rtt ms"
 	for v in "${list[@]}"; do
 		g2h=$(cat "$out"/netbench-"$v"-*.g2h 2>/dev/null | median_f)
 		h2g=$(cat "$out"/netbench-"$v"-*.h2g 2>/dev/null | median_f)
 		rtt=$(cat "$out"/netbench-"$v"-*.rtt 2>/dev/null | median_f)
 		printf 'net-bench: %-16s %18s %18s %14s\n' "$v" "$(mbps_to_gbps "$g2h")" "$(mbps_to_gbps "$h2g")" "${rtt:-?}"
+	done
+}
+
+# rss_outside_guest PID: kB of RSS in every mapping but guest RAM (the
+# mapping ktvm names "[anon:ktvm guest ram]", or else the largest one).
+# Plain awk (mawk): sizes from each mapping's "Size:" line.
+rss_outside_guest() {
+	awk '
+		/^[0-9a-f]+-[0-9a-f]+ / { guest = ($0 ~ /ktvm guest ram/); next }
+		/^Size:/ { sz = $2; next }
+		/^Rss:/ {
+			tot += $2
+			if (guest) named += $2
+			if (sz > maxsz) { maxsz = sz; maxrss = $2 }
+		}
+		END { print tot - (named ? named : maxrss) }' "/proc/$1/smaps" 2>/dev/null
+}
+
+# --- mem-bench: the VMM's RSS outside guest RAM with an idle guest ---
+# The agent guest (1 vCPU, 256M, one NIC) under ktvm and QEMU microvm
+# (virtio-net-pci, vhost=off), interleaved; /proc/PID/smaps 3 s after the
+# agent is ready, summed over every mapping except guest RAM (ktvm names it;
+# for QEMU it is the largest mapping).
+MEM_BENCH_VMMS=${E2E_MEM_BENCH_VMMS:-ktvm,qemu-vhost-off}
+
+mem_bench() {
+	local i v list name rc pid
+	IFS=, read -ra list <<<"$MEM_BENCH_VMMS"
+	for ((i = 1; i <= runs; i++)); do
+		for v in "${list[@]}"; do
+			name=membench-$v-$i rc=0
+			want_run "$name" || rc=$?
+			((rc == 1)) && continue
+			G_WHY='' G_VMM=$v G_T0=$(now_ms) G_NAME=$name
+			if ((rc != 2)) && tap_setup && guest_start "$name" 120 "tap=$TAP" && pid=$(vmm_pid); then
+				sleep 3 # let the guest settle into idle: this is the measurement's start
+				rss_outside_guest "$pid" >"$out/$name.kb"
+				cat "/proc/$pid/smaps" >"$out/$name.smaps" 2>/dev/null
+				awk '/^Rss:/ {t += $2} END {print t}' "/proc/$pid/smaps" >"$out/$name.total_kb"
+				guest_stop
+			fi
+			guest_end
+			G_VMM=ktvm
+			echo "mem-bench $name: $(cat "$out/$name.kb" 2>/dev/null || echo ?) kB outside guest RAM, $(cat "$out/$name.total_kb" 2>/dev/null || echo ?) kB in all${G_WHY:+ ($G_WHY)}" |
+				tee "$out/$name.result"
+			: >"$out/$name.done"
+		done
+	done
+	echo "mem-bench: median of $runs, RSS outside guest RAM with an idle guest (1 vCPU, 256M, one NIC)"
+	for v in "${list[@]}"; do
+		printf 'mem-bench: %-16s %8s kB\n' "$v" "$(cat "$out"/membench-"$v"-*.kb 2>/dev/null | median_f)"
 	done
 }
 

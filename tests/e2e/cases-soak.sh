@@ -22,29 +22,7 @@ BOOT_CYCLES=${E2E_BOOT_CYCLES:-10}
 # 1 vCPU: with 2 the emulated venue itself gives way under this load (inner
 # guests triple-fault under ktvm; the outer machine freezes under QEMU).
 SOAK_CPUS=${E2E_SOAK_CPUS:-1}
-
-# rss_outside_guest PID: kB of RSS in every mapping but guest RAM (the
-# mapping ktvm names "[anon:ktvm guest ram]", or else the largest one).
-rss_outside_guest() {
-	awk '
-		/^[0-9a-f]+-[0-9a-f]+ / {
-			split($1, r, "-"); cur = $0
-			sz = strtonum("0x" r[2]) - strtonum("0x" r[1])
-			guest = ($0 ~ /ktvm guest ram/)
-			next
-		}
-		/^Rss:/ {
-			tot += $2
-			if (guest) named += $2
-			if (sz > maxsz) { maxsz = sz; maxrss = $2 }
-		}
-		END { print tot - (named ? named : maxrss) }' "/proc/$1/smaps" 2>/dev/null
-}
-
-# cpu_ticks PID: utime + stime of every thread of PID, in clock ticks.
-cpu_ticks() {
-	awk '{ sub(/^.*\) /, ""); t += $12 + $13 } END { print t + 0 }' /proc/"$1"/task/*/stat 2>/dev/null
-}
+SOAK_PAIRS=${E2E_SOAK_PAIRS:-2}
 
 # busiest_thread PID SECONDS: "comm/tid ticks" of the thread that used the
 # most CPU over SECONDS.
@@ -73,8 +51,37 @@ soak_round() {
 	SOAK_H2G+=("${h2g:-0}") SOAK_G2H+=("${g2h:-0}")
 }
 
+# E2E_KVM_TRACE=1: the (outer) host kernel's KVM tracepoints into a small
+# overwriting ring buffer while the soak runs; its tail goes into the stall
+# snapshot when the guest dies (which exception, at which RIP).
+TRACEFS=/sys/kernel/tracing
+kvm_trace_start() {
+	[[ -n ${E2E_KVM_TRACE:-} ]] || return 0
+	[[ -e $TRACEFS/trace ]] || mount -t tracefs tracefs "$TRACEFS" 2>/dev/null || return 0
+	echo 0 >"$TRACEFS/tracing_on"
+	echo >"$TRACEFS/trace"
+	echo 1024 >"$TRACEFS/buffer_size_kb"
+	echo 1 >"$TRACEFS/options/overwrite"
+	local e
+	for e in kvm_exit kvm_inj_exception kvm_inj_virq kvm_nested_vmexit kvm_nested_vmenter_failed kvm_fpu kvm_msr kvm_cr; do
+		[[ -e $TRACEFS/events/kvm/$e/enable ]] && echo 1 >"$TRACEFS/events/kvm/$e/enable"
+	done
+	echo 1 >"$TRACEFS/tracing_on"
+}
+kvm_trace_dump() { # FILE
+	[[ -n ${E2E_KVM_TRACE:-} && -e $TRACEFS/trace ]] || return 0
+	echo 0 >"$TRACEFS/tracing_on"
+	{
+		echo "== host kernel log (tail) =="
+		dmesg | tail -n 30
+		echo "== KVM trace (tail) =="
+		tail -n 400 "$TRACEFS/trace"
+	} >>"$1" 2>&1
+}
+
 case_soak_iperf() {
 	local pid rss0 rss1 r rounds busy
+	kvm_trace_start
 	mq_tap "$TAP" "$HOST_IP" multi || { reason="cannot set up TAP $TAP"; return; }
 	if [[ ${E2E_SOAK_VMM:-ktvm} == qemu* ]]; then
 		# The same load on QEMU (microvm, vhost=off): tells venue crashes from ktvm's.
@@ -83,20 +90,22 @@ case_soak_iperf() {
 			-M microvm,pcie=on,rtc=on -accel kvm -cpu host -smp "$SOAK_CPUS" -m 256 \
 			-nodefaults -no-user-config -display none -serial stdio -no-reboot \
 			-kernel "$VMLINUX" -initrd "$NET_INITRD" -append "console=ttyS0 reboot=t quiet ktvm.test=net ktvm.ip=$GUEST_IP/24" \
-			-netdev "tap,id=n0,ifname=$TAP,script=no,downscript=no,vhost=$([[ $E2E_SOAK_VMM == qemu-vhost ]] && echo on || echo off),queues=2" \
-			-device "virtio-net-pci,netdev=n0,mac=$DEFAULT_MAC,mq=on,vectors=6" || { reason=$G_WHY; return; }
+			-netdev "tap,id=n0,ifname=$TAP,script=no,downscript=no,vhost=$([[ $E2E_SOAK_VMM == qemu-vhost ]] && echo on || echo off),queues=$SOAK_PAIRS" \
+			-device "virtio-net-pci,netdev=n0,mac=$DEFAULT_MAC,mq=on,vectors=$((2 * SOAK_PAIRS + 2))" || { reason=$G_WHY; return; }
 	else
-		mq_ktvm soak-iperf $((SOAK_SECONDS + 240)) "$SOAK_CPUS" --net "tap=$TAP,queue_pairs=2" ||
+		mq_ktvm soak-iperf $((SOAK_SECONDS + 240)) "$SOAK_CPUS" --stats --net "tap=$TAP,queue_pairs=$SOAK_PAIRS" ||
 			{ reason=$G_WHY; return; }
 	fi
 	pid=$(vmm_pid) || { reason="no ktvm process"; return; }
 	start_guest_iperf3 || return
-	grun 20 'ethtool -L eth0 combined 2' || { reason="ethtool -L eth0 combined 2 failed"; return; }
+	if ((SOAK_PAIRS > 1)); then
+		grun 20 "ethtool -L eth0 combined $SOAK_PAIRS" || { reason="ethtool -L eth0 combined $SOAK_PAIRS failed"; return; }
+	fi
 	rss0=$(rss_outside_guest "$pid")
 	rounds=$(((SOAK_SECONDS + SOAK_ROUND - 1) / SOAK_ROUND))
 	SOAK_H2G=() SOAK_G2H=() STALL=''
 	for ((r = 1; r <= rounds; r++)); do
-		soak_round "soak-iperf.r$r" "$SOAK_ROUND" || { reason=$STALL; return; }
+		soak_round "soak-iperf.r$r" "$SOAK_ROUND" || { kvm_trace_dump "$out/$G_NAME.stall-soak-iperf.r$r.iperf3"; reason=$STALL; return; }
 	done
 	rss1=$(rss_outside_guest "$pid")
 	grun 40 "ping -c 3 -W 5 -w 30 $HOST_IP" || { reason="after the soak the guest cannot ping the host"; return; }
@@ -105,7 +114,7 @@ case_soak_iperf() {
 	(($(awk '{print $2}' <<<"$busy") <= $(getconf CLK_TCK) / 2)) ||
 		{ reason="after the soak, idle, thread $busy ticks in 2 s: spinning"; return; }
 	((rss1 - rss0 < 4096)) || { reason="RSS outside guest RAM grew from $rss0 to $rss1 kB"; return; }
-	note="$rounds x ${SOAK_ROUND} s --bidir -P 4, 2 pairs: g->h median $(printf '%s\n' "${SOAK_G2H[@]}" | median) Mbit/s, h->g $(printf '%s\n' "${SOAK_H2G[@]}" | median) Mbit/s; RSS outside guest RAM $rss0 -> $rss1 kB"
+	note="$rounds x ${SOAK_ROUND} s --bidir -P 4, $SOAK_PAIRS pair(s), $SOAK_CPUS vCPU(s): g->h median $(printf '%s\n' "${SOAK_G2H[@]}" | median) Mbit/s, h->g $(printf '%s\n' "${SOAK_H2G[@]}" | median) Mbit/s; RSS outside guest RAM $rss0 -> $rss1 kB"
 	stop_ok || return
 }
 

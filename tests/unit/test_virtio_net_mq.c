@@ -8,7 +8,8 @@
  * The "TAP" is one SOCK_SEQPACKET socketpair per queue pair; TUNSETQUEUE and
  * TUNSETOFFLOAD are wrapped (tests/unit/test_virtio_net_mq.wrap) so the
  * device's requests are recorded; a real multi-queue TAP is used too when
- * /dev/net/tun is usable.
+ * /dev/net/tun is usable.  The driver's ring handling is
+ * tests/common/virtio_driver.c, shared with the datapath benchmark.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -30,6 +31,7 @@
 #include "devices/tap.h"
 #include "devices/virtio_net.h"
 #include "vmm/net_config.h"
+#include "tests/common/virtio_driver.h"
 
 #define BIT(n) (1ULL << (n))
 #define QSIZE  64
@@ -117,13 +119,8 @@ static const struct virtio_transport_ops t_ops = {
 	.has_msix = t_has_msix,
 };
 
-/* ---- the test driver ---- */
-struct drv_q {
-	struct virtq *q;
-	uint64_t desc, avail, used;
-	uint16_t next_desc, avail_idx, used_seen;
-};
-static struct drv_q dq[MAXQ];
+/* ---- the test driver (tests/common/virtio_driver.c) ---- */
+static struct vdrv_queue dq[MAXQ];
 static uint64_t buf_next;
 
 static void *gp(uint64_t gpa, uint32_t len)
@@ -145,52 +142,22 @@ static uint64_t alloc_buf(uint32_t len)
 
 static uint16_t post(int qi, const uint64_t *gpa, const uint32_t *len, const bool *w, int n)
 {
-	struct drv_q *d = &dq[qi];
-	struct vring_desc *t = gp(d->desc, 16 * QSIZE);
-	struct vring_avail *a = gp(d->avail, 6 + 2 * QSIZE);
-	uint16_t head = d->next_desc % QSIZE;
-
-	for (int i = 0; i < n; i++) {
-		uint16_t k = (uint16_t)((head + i) % QSIZE);
-
-		t[k].addr = gpa[i];
-		t[k].len = len[i];
-		t[k].flags = (uint16_t)((i < n - 1 ? VRING_DESC_F_NEXT : 0) |
-					(w[i] ? VRING_DESC_F_WRITE : 0));
-		t[k].next = (uint16_t)((k + 1) % QSIZE);
-	}
-	d->next_desc = (uint16_t)(d->next_desc + n);
-	a->ring[d->avail_idx % QSIZE] = head;
-	d->avail_idx++;
-	__atomic_store_n(&a->idx, d->avail_idx, __ATOMIC_RELEASE);
-	return head;
+	return vdrv_post_chain(&dq[qi], gpa, len, w, n);
 }
 
 static void kick(int qi)
 {
-	uint64_t one = 1;
-
-	assert_int_equal(write(dq[qi].q->kick_fd, &one, 8), 8);
+	assert_int_equal(vdrv_kick(&dq[qi]), 0);
 }
 
 static uint16_t used_idx(int qi)
 {
-	struct vring_used *u = gp(dq[qi].used, 6 + 8 * QSIZE);
-
-	return __atomic_load_n(&u->idx, __ATOMIC_ACQUIRE);
+	return vdrv_used_idx(&dq[qi]);
 }
 
 static bool get_used(int qi, uint32_t *id, uint32_t *len)
 {
-	struct drv_q *d = &dq[qi];
-	struct vring_used *u = gp(d->used, 6 + 8 * QSIZE);
-
-	if (__atomic_load_n(&u->idx, __ATOMIC_ACQUIRE) == d->used_seen)
-		return false;
-	*id = u->ring[d->used_seen % QSIZE].id;
-	*len = u->ring[d->used_seen % QSIZE].len;
-	d->used_seen++;
-	return true;
+	return vdrv_get_used(&dq[qi], id, len);
 }
 
 #define WAIT_FOR(cond)                          \
@@ -230,13 +197,8 @@ static void new_device(unsigned int qp, bool msix)
 	assert_non_null(net);
 	vd = virtio_net_vdev(net);
 	vd->t = &t_ops;
-	for (unsigned int i = 0; i < vd->num_queues; i++) {
+	for (unsigned int i = 0; i < vd->num_queues; i++)
 		vd->vqs[i].kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-		dq[i] = (struct drv_q){.q = &vd->vqs[i],
-				       .desc = 0x10000 * (uint64_t)(i + 1),
-				       .avail = 0x10000 * (uint64_t)(i + 1) + 0x4000,
-				       .used = 0x10000 * (uint64_t)(i + 1) + 0x8000};
-	}
 }
 
 /* Negotiate 'features', enable every queue, DRIVER_OK. */
@@ -246,22 +208,11 @@ static void start_device(unsigned int qp, uint64_t features)
 	features |= BIT(VIRTIO_F_VERSION_1);
 	assert_int_equal(features & ~vd->device_features, 0);
 	pthread_mutex_lock(&vd->lock);
-	virtio_set_status(vd, S_ACK | S_DRV);
-	virtio_set_driver_features(vd, 0, (uint32_t)features);
-	virtio_set_driver_features(vd, 1, (uint32_t)(features >> 32));
-	virtio_set_status(vd, S_ACK | S_DRV | S_FOK);
-	for (unsigned int i = 0; i < vd->num_queues; i++) {
-		struct virtq *q = &vd->vqs[i];
-
-		q->size = QSIZE;
-		q->desc_gpa = dq[i].desc;
-		q->avail_gpa = dq[i].avail;
-		q->used_gpa = dq[i].used;
-		assert_int_equal(virtq_enable(q), 0);
-		q->enabled = true;
-	}
-	virtio_set_status(vd, S_ACK | S_DRV | S_FOK | S_DOK);
-	assert_int_equal(vd->status, S_ACK | S_DRV | S_FOK | S_DOK);
+	assert_int_equal(vdrv_negotiate(vd, features), 0);
+	for (unsigned int i = 0; i < vd->num_queues; i++)
+		assert_int_equal(vdrv_queue_setup(&dq[i], &vd->vqs[i], &vm.mem, i, QSIZE, false),
+				 0);
+	assert_int_equal(vdrv_driver_ok(vd), 0);
 	pthread_mutex_unlock(&vd->lock);
 }
 
@@ -782,7 +733,7 @@ static void test_ctrl_corrupt_ring(void **state)
 	struct vring_avail *a;
 
 	start_device(2, MQ_FEATS);
-	a = gp(dq[ctrlq()].avail, 6 + 2 * QSIZE);
+	a = dq[ctrlq()].avail;
 	a->ring[0] = 999; /* no such descriptor */
 	__atomic_store_n(&a->idx, 1, __ATOMIC_RELEASE);
 	kick(ctrlq());

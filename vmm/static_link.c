@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
- * static_link.c - what a static aarch64 ktvm needs that Debian has no
+ * static_link.c - what a static ktvm needs (linked only into ./ktvm with
+ * STATIC=1, the default; see the Makefile) that Debian has no
  * static library for.  libpcap.a (vmm/net_pcap.c) pulls in its D-Bus
  * capture source, and libdbus-1.a calls two libsystemd functions for socket
  * activation; Debian ships no libsystemd.a.  ktvm never captures from D-Bus,
- * so "no sockets passed" is the true answer.  (Gone if ktvm writes pcap
- * files without libpcap.)
+ * so "no sockets passed" is the true answer.
  */
 #include "vmm/ktvm.h"
 
