@@ -154,7 +154,7 @@ int arm64_image_load(struct guest_mem *m, const struct arm64_boot_in *in,
 {
 	const uint8_t *img = in->kernel;
 	size_t size = in->kernel_size;
-	uint8_t *unzipped = NULL;
+	uint8_t *unzipped = NULL, *kdst;
 	uint64_t ram_end = in->ram_base + in->ram_size, next;
 	int ret = -1;
 
@@ -177,14 +177,19 @@ int arm64_image_load(struct guest_mem *m, const struct arm64_boot_in *in,
 			 (unsigned long long)((out->info.image_size + MiB(1) - 1) >> 20));
 		goto done;
 	}
-	/* The whole image_size is the kernel's: zero the part past the file (bss). */
-	if (gmem_write(m, out->kernel_start, img, size) || !gmem_ptr(m, out->kernel_end - 1, 1)) {
+	/*
+	 * The whole image_size is the kernel's: copy the file, zero the rest (bss;
+	 * image_size >= size, checked by the parser).  One pointer for the whole
+	 * range: the bss may be empty and end exactly at the end of RAM.
+	 */
+	kdst = gmem_ptr(m, out->kernel_start, out->info.image_size);
+	if (!kdst) {
 		boot_err(err, errlen, "cannot place the kernel at 0x%llx",
 			 (unsigned long long)out->kernel_start);
 		goto done;
 	}
-	memset(gmem_ptr(m, out->kernel_start + size, out->info.image_size - size), 0,
-	       out->info.image_size - size);
+	memcpy(kdst, img, size);
+	memset(kdst + size, 0, out->info.image_size - size);
 
 	next = ALIGN_UP(out->kernel_end, ARM64_IMAGE_ALIGN);
 	if (in->initrd) {

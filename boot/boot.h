@@ -78,6 +78,12 @@ int pvh_load(struct guest_mem *m, const struct x86_boot_in *in, struct x86_boot_
 /* Map a whole file read-only (max 'limit' bytes); -1 + err on failure.  Release with boot_release_file. */
 int boot_read_file(const char *path, size_t limit, uint8_t **buf, size_t *size, char *err,
 		   size_t errlen);
+/*
+ * The same, but pages are read only when touched (no MAP_POPULATE): a PVH
+ * vmlinux is ~60 MB, of which the loader copies only the PT_LOAD parts.
+ */
+int boot_map_file(const char *path, size_t limit, uint8_t **buf, size_t *size, char *err,
+		  size_t errlen);
 void boot_release_file(uint8_t *buf, size_t size);
 
 /* Format a loader's one-line reason into err (if any); always returns -1. */

@@ -75,9 +75,11 @@ const char *boot_format_name(enum kernel_format f)
  * buffer to fault in.  Measured in the nested venue: 0.74 s -> see the
  * closing note of the foundation issue.  Truncating the file while ktvm
  * starts would raise SIGBUS; that is the user's own file, not the guest's.
+ * boot_map_file() does not populate: of a PVH vmlinux only the PT_LOAD
+ * parts are read (docs/performance.md, "Boot").
  */
-int boot_read_file(const char *path, size_t limit, uint8_t **buf, size_t *size, char *err,
-		   size_t errlen)
+static int map_file(const char *path, size_t limit, bool populate, uint8_t **buf, size_t *size,
+		    char *err, size_t errlen)
 {
 	struct stat st;
 	void *p;
@@ -107,7 +109,7 @@ int boot_read_file(const char *path, size_t limit, uint8_t **buf, size_t *size, 
 		/* mmap refuses empty files; an empty image is rejected by the loaders. */
 		p = malloc(1);
 	} else {
-		p = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+		p = mmap(NULL, len, PROT_READ, MAP_PRIVATE | (populate ? MAP_POPULATE : 0), fd, 0);
 		if (p == MAP_FAILED)
 			p = NULL;
 	}
@@ -122,6 +124,18 @@ int boot_read_file(const char *path, size_t limit, uint8_t **buf, size_t *size, 
 fail:
 	close(fd);
 	return -1;
+}
+
+int boot_read_file(const char *path, size_t limit, uint8_t **buf, size_t *size, char *err,
+		   size_t errlen)
+{
+	return map_file(path, limit, true, buf, size, err, errlen);
+}
+
+int boot_map_file(const char *path, size_t limit, uint8_t **buf, size_t *size, char *err,
+		  size_t errlen)
+{
+	return map_file(path, limit, false, buf, size, err, errlen);
 }
 
 void boot_release_file(uint8_t *buf, size_t size)

@@ -167,7 +167,10 @@ static int load_segments(struct guest_mem *m, const uint8_t *img, size_t size, c
 					i, (unsigned long long)ph.p_paddr,
 					(unsigned long long)ph.p_memsz);
 		memcpy(dst, img + ph.p_offset, ph.p_filesz);
-		memset(dst + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
+		/* bss: fresh RAM need not be cleared (and so faulted in) by hand */
+		if (ph.p_memsz > ph.p_filesz &&
+		    gmem_zero(m, ph.p_paddr + ph.p_filesz, ph.p_memsz - ph.p_filesz))
+			return boot_err(err, errlen, "ELF segment %u: cannot clear its bss", i);
 		if (ph.p_paddr < *start)
 			*start = ph.p_paddr;
 		if (ph.p_paddr + ph.p_memsz > *end) /* gmem_ptr succeeded: no wrap */

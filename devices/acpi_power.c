@@ -26,6 +26,8 @@ struct acpi_port {
 
 struct acpi_power {
 	struct vm *vm;
+	struct io_bus *bus;
+	uint64_t port_addr[ACPI_NREGS]; /* for acpi_power_destroy */
 	uint8_t reset_value, s5_slp_typ;
 	atomic_uint wak_sts; /* the sleep status register */
 	struct acpi_port ports[ACPI_NREGS];
@@ -83,9 +85,9 @@ static void acpi_power_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t
 	}
 }
 
-int acpi_power_create(struct vm *vm, struct io_bus *bus, uint64_t sleep_ctl_port,
-		      uint64_t sleep_sts_port, uint64_t reset_port, uint8_t reset_value,
-		      uint8_t s5_slp_typ)
+struct acpi_power *acpi_power_create(struct vm *vm, struct io_bus *bus, uint64_t sleep_ctl_port,
+				     uint64_t sleep_sts_port, uint64_t reset_port,
+				     uint8_t reset_value, uint8_t s5_slp_typ)
 {
 	static const char *const names[ACPI_NREGS] = {"acpi-sleep-ctl", "acpi-sleep-sts",
 						      "acpi-reset"};
@@ -95,22 +97,32 @@ int acpi_power_create(struct vm *vm, struct io_bus *bus, uint64_t sleep_ctl_port
 
 	if (!a) {
 		log_err("acpi", "out of memory");
-		return -1;
+		return NULL;
 	}
 	a->vm = vm;
+	a->bus = bus;
 	a->reset_value = reset_value;
 	a->s5_slp_typ = s5_slp_typ;
 	for (i = 0; i < ACPI_NREGS; i++) {
 		a->ports[i] = (struct acpi_port){a, (enum acpi_reg)i};
+		a->port_addr[i] = port[i];
 		if (io_bus_register(bus, port[i], 1, acpi_power_io, &a->ports[i], names[i])) {
 			log_err("acpi", "cannot register port 0x%llx (%s)",
 				(unsigned long long)port[i], names[i]);
 			while (--i >= 0)
 				io_bus_unregister(bus, port[i]);
 			free(a);
-			return -1;
+			return NULL;
 		}
 	}
-	/* Lives as long as the bus: it is freed with the process. */
-	return 0;
+	return a;
+}
+
+void acpi_power_destroy(struct acpi_power *a)
+{
+	if (!a)
+		return;
+	for (int i = 0; i < ACPI_NREGS; i++)
+		io_bus_unregister(a->bus, a->port_addr[i]);
+	free(a);
 }

@@ -19,10 +19,14 @@
  * to the sleep control register stops the VM with status 0; SLP_EN with any
  * other type is refused: nothing sleeps and WAK_STS is set at once, so a
  * guest polling for its wake-up goes on.  Writing reset_value to the reset
- * register stops the VM with status 0.  Returns 0, or -1 after logging why.
+ * register stops the VM with status 0.  Returns the device, or NULL after
+ * logging why.
  */
-int acpi_power_create(struct vm *vm, struct io_bus *bus, uint64_t sleep_ctl_port,
-		      uint64_t sleep_sts_port, uint64_t reset_port, uint8_t reset_value,
-		      uint8_t s5_slp_typ);
+struct acpi_power;
+struct acpi_power *acpi_power_create(struct vm *vm, struct io_bus *bus, uint64_t sleep_ctl_port,
+				     uint64_t sleep_sts_port, uint64_t reset_port,
+				     uint8_t reset_value, uint8_t s5_slp_typ);
+/* Take the registers off their bus and free a (NULL: no-op). */
+void acpi_power_destroy(struct acpi_power *a);
 
 #endif

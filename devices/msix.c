@@ -388,3 +388,31 @@ void msix_pba_io(struct msix *m, uint64_t off, uint8_t *data, uint32_t size, boo
 	io_put(data, size, m->pba[off / 8] >> (8 * (off % 8)));
 	pthread_mutex_unlock(&m->lock);
 }
+
+void msix_destroy(struct msix *m)
+{
+	if (!m)
+		return;
+	pthread_mutex_lock(&m->lock);
+	for (unsigned int i = 0; i < m->nvec; i++) {
+		struct msix_vec *v = &m->v[i];
+
+		if (v->bound)
+			vm_irqfd(m->vm, v->fd, v->gsi, -1, false);
+		v->bound = false;
+		if (v->routed)
+			vm_msi_route_clear(m->vm, v->gsi);
+		v->routed = false;
+		vec_unwatch(m, v);
+		if (v->fd >= 0)
+			close(v->fd);
+		v->fd = -1;
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (m->d->msix == m)
+		m->d->msix = NULL;
+	pthread_mutex_destroy(&m->lock);
+	free(m->v);
+	free(m->pba);
+	free(m);
+}

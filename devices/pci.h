@@ -108,6 +108,12 @@ int pci_register(struct vm *vm, struct pci_dev *d);
 struct msix;
 struct msix *msix_init(struct pci_dev *d, unsigned int nvec, int bar, uint32_t table_off,
 		       uint32_t pba_off);
+/*
+ * Unbind and close every vector's eventfd, clear its route, stop watching
+ * it and free m (d->msix becomes NULL).  The device's interrupt sources
+ * must be stopped; NULL is a no-op.
+ */
+void msix_destroy(struct msix *m);
 int msix_vector_fd(struct msix *m, unsigned int vec); /* -1 if vec is out of range */
 unsigned int msix_num_vectors(const struct msix *m);
 bool msix_enabled(const struct msix *m);

@@ -709,6 +709,7 @@ fail:
 			close(d->vqs[i].kick_fd);
 		d->vqs[i].kick_fd = -1;
 	}
+	msix_destroy(vp->msix);
 	d->t = NULL;
 	d->t_priv = NULL;
 	pthread_mutex_destroy(&vp->io_lock);
@@ -738,7 +739,10 @@ void virtio_pci_destroy(struct virtio_pci *vp)
 		if (d->vqs[i].kick_fd >= 0)
 			close(d->vqs[i].kick_fd);
 		d->vqs[i].kick_fd = -1;
+		d->vqs[i].call_fd = -1; /* an MSI-X vector's eventfd, closed below */
 	}
+	msix_destroy(vp->msix);
+	vp->msix = NULL;
 	pthread_mutex_destroy(&vp->io_lock);
 	free(vp);
 }

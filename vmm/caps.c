@@ -22,6 +22,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
@@ -43,6 +44,70 @@ static int parse_id(const char *s, size_t len, unsigned long *out)
 	return errno || *end || *out >= UINT_MAX ? -1 : 0;
 }
 
+/*
+ * User and group names are looked up in /etc/passwd and /etc/group
+ * themselves (fgetpwent/fgetgrent), never through NSS: ./ktvm is linked
+ * statically, and a static glibc that meets "passwd: files systemd" in
+ * nsswitch.conf loads the shared NSS module into the process, which
+ * crashes.  Users from other databases (LDAP, ...) are given as numbers.
+ */
+static FILE *open_db(const char *path)
+{
+	return fopen(path, "re");
+}
+
+static bool user_by_name(const char *name, uid_t *uid, gid_t *gid)
+{
+	FILE *f = open_db("/etc/passwd");
+	struct passwd *pw;
+	bool found = false;
+
+	while (f && !found && (pw = fgetpwent(f))) {
+		if (!strcmp(pw->pw_name, name)) {
+			*uid = pw->pw_uid;
+			*gid = pw->pw_gid;
+			found = true;
+		}
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+static bool user_by_uid(uid_t uid, gid_t *gid)
+{
+	FILE *f = open_db("/etc/passwd");
+	struct passwd *pw;
+	bool found = false;
+
+	while (f && !found && (pw = fgetpwent(f))) {
+		if (pw->pw_uid == uid) {
+			*gid = pw->pw_gid;
+			found = true;
+		}
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+static bool group_by_name(const char *name, gid_t *gid)
+{
+	FILE *f = open_db("/etc/group");
+	struct group *gr;
+	bool found = false;
+
+	while (f && !found && (gr = fgetgrent(f))) {
+		if (!strcmp(gr->gr_name, name)) {
+			*gid = gr->gr_gid;
+			found = true;
+		}
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
 int ktvm_parse_user(const char *s, uid_t *uid, gid_t *gid)
 {
 	const char *colon = strchr(s, ':');
@@ -53,32 +118,22 @@ int ktvm_parse_user(const char *s, uid_t *uid, gid_t *gid)
 	if (!ulen || ulen >= sizeof(name))
 		return -1;
 	if (!parse_id(s, ulen, &v)) {
-		struct passwd *pw = getpwuid((uid_t)v);
-
 		*uid = (uid_t)v;
-		*gid = pw ? pw->pw_gid : (gid_t)v; /* no passwd entry: gid = uid */
+		if (!user_by_uid(*uid, gid))
+			*gid = (gid_t)v; /* no passwd entry: gid = uid */
 	} else {
-		struct passwd *pw;
-
 		memcpy(name, s, ulen);
 		name[ulen] = '\0';
-		pw = getpwnam(name);
-		if (!pw)
+		if (!user_by_name(name, uid, gid))
 			return -1;
-		*uid = pw->pw_uid;
-		*gid = pw->pw_gid;
 	}
 	if (colon) {
 		const char *g = colon + 1;
 
 		if (!parse_id(g, strlen(g), &v)) {
 			*gid = (gid_t)v;
-		} else {
-			struct group *gr = *g ? getgrnam(g) : NULL;
-
-			if (!gr)
-				return -1;
-			*gid = gr->gr_gid;
+		} else if (!*g || !group_by_name(g, gid)) {
+			return -1;
 		}
 	}
 	return 0;

@@ -111,8 +111,9 @@ void config_print_run_help(FILE *out)
 		"      --user UID[:GID]   started as root: become this user (or NAME[:GROUP])\n"
 		"                         after setup; all capabilities are dropped either way\n"
 		"      --dump-dtb FILE    arm64: write the guest's device tree to FILE and stop\n"
-		"      --gdb ADDR         a gdb remote stub on tcp:[HOST]:PORT (HOST defaults to\n"
-		"                         127.0.0.1) or unix:PATH; 'target remote' stops the\n"
+		"      --gdb ADDR         a gdb remote stub on tcp:[HOST]:PORT (HOST: a numeric\n"
+		"                         address or localhost; defaults to 127.0.0.1) or\n"
+		"                         unix:PATH; 'target remote' stops the\n"
 		"                         guest; addresses are guest virtual [none]\n"
 		"      --gdb-wait         with --gdb: stop before the first instruction until gdb\n"
 		"                         continues\n"
@@ -226,6 +227,45 @@ int config_parse_console(const char *s, struct vm_config *cfg)
 	} else {
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * Shared with the JSON file (config_json.c), so that "seccomp", "user" and
+ * "gdb" take exactly what the flags take.
+ */
+int config_parse_seccomp(const char *s, struct vm_config *cfg)
+{
+	enum ktvm_seccomp_mode mode;
+
+	if (!s || ktvm_seccomp_parse_mode(s, &mode))
+		return -1;
+	cfg->seccomp = (int)mode;
+	return 0;
+}
+
+int config_parse_user(const char *s, struct vm_config *cfg)
+{
+	uid_t uid;
+	gid_t gid;
+
+	if (!s || ktvm_parse_user(s, &uid, &gid))
+		return -1;
+	cfg->has_user = true;
+	cfg->uid = (unsigned int)uid;
+	cfg->gid = (unsigned int)gid;
+	return 0;
+}
+
+int config_parse_gdb(const char *s, struct vm_config *cfg)
+{
+	char host[256];
+	unsigned int port;
+	const char *path;
+
+	if (!s || gdb_parse_addr(s, host, sizeof(host), &port, &path))
+		return -1;
+	cfg->gdb = s;
 	return 0;
 }
 
@@ -372,41 +412,26 @@ int config_parse_args(int argc, char **argv, struct vm_config *cfg, bool need_ke
 			if (parse_net(cfg, optarg, err))
 				return KTVM_EXIT_USAGE;
 			break;
-		case OPT_SECCOMP: {
-			enum ktvm_seccomp_mode mode;
-
-			if (ktvm_seccomp_parse_mode(optarg, &mode))
+		case OPT_SECCOMP:
+			if (config_parse_seccomp(optarg, cfg))
 				return usage_error(err, "--seccomp takes on, log or off, not '%s'",
-						   optarg);
-			cfg->seccomp = (int)mode;
+						   optarg ? optarg : "");
 			break;
-		}
-		case OPT_USER: {
-			uid_t uid;
-			gid_t gid;
-
-			if (ktvm_parse_user(optarg, &uid, &gid))
+		case OPT_USER:
+			if (config_parse_user(optarg, cfg))
 				return usage_error(err, "--user takes UID[:GID] or NAME[:GROUP], not '%s'",
-						   optarg);
-			cfg->has_user = true;
-			cfg->uid = (unsigned int)uid;
-			cfg->gid = (unsigned int)gid;
+						   optarg ? optarg : "");
 			break;
-		}
 		case OPT_DUMP_DTB:
+			if (!optarg || !*optarg)
+				return usage_error(err, "--dump-dtb needs a file name");
 			cfg->dump_dtb = optarg;
 			break;
-		case OPT_GDB: {
-			char host[256];
-			unsigned int port;
-			const char *path;
-
-			if (gdb_parse_addr(optarg, host, sizeof(host), &port, &path))
+		case OPT_GDB:
+			if (config_parse_gdb(optarg, cfg))
 				return usage_error(err, "--gdb takes tcp:[HOST]:PORT or unix:PATH, not '%s'",
-						   optarg);
-			cfg->gdb = optarg;
+						   optarg ? optarg : "");
 			break;
-		}
 		case OPT_GDB_WAIT:
 			cfg->gdb_wait = true;
 			break;

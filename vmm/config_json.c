@@ -13,6 +13,7 @@
 
 #include "vmm/config_json.h"
 #include "vmm/net_config.h"
+#include "vmm/seccomp.h"
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
@@ -262,6 +263,40 @@ static int load_top(struct ctx *c, json_object *root, struct vm_config *cfg)
 			if (log_parse_level(s, &cfg->log_level))
 				return bad(c, key, "expected error, warn, info or debug, not '%s'",
 					   s);
+		} else if (!strcmp(key, "seccomp")) {
+			const char *s = NULL;
+
+			if (get_string(c, key, v, &s))
+				return KTVM_EXIT_USAGE;
+			if (config_parse_seccomp(s, cfg))
+				return bad(c, key, "expected on, log or off, not '%s'", s);
+		} else if (!strcmp(key, "user")) {
+			const char *s = NULL;
+
+			if (get_string(c, key, v, &s))
+				return KTVM_EXIT_USAGE;
+			if (config_parse_user(s, cfg))
+				return bad(c, key, "expected UID[:GID] or NAME[:GROUP], not '%s'", s);
+		} else if (!strcmp(key, "gdb")) {
+			const char *s = NULL;
+
+			if (get_string(c, key, v, &s))
+				return KTVM_EXIT_USAGE;
+			if (config_parse_gdb(s, cfg))
+				return bad(c, key, "expected tcp:[HOST]:PORT or unix:PATH, not '%s'",
+					   s);
+		} else if (!strcmp(key, "gdb_wait")) {
+			if (!json_object_is_type(v, json_type_boolean))
+				return bad(c, key, "expected true or false");
+			cfg->gdb_wait = json_object_get_boolean(v);
+		} else if (!strcmp(key, "dump_dtb")) {
+			const char *s = NULL;
+
+			if (get_string(c, key, v, &s) || !s)
+				return KTVM_EXIT_USAGE;
+			if (!*s)
+				return bad(c, key, "expected a file name");
+			cfg->dump_dtb = s;
 		} else if (!strcmp(key, "nets")) {
 			size_t n;
 
@@ -283,9 +318,13 @@ static int load_top(struct ctx *c, json_object *root, struct vm_config *cfg)
 			return bad(
 				c, key,
 				"unknown key (keys: kernel, initrd, cmdline, cpus, memory, console, "
-				"timeout, log_level, log_file, stats, api_sock, nets)");
+				"timeout, log_level, log_file, stats, api_sock, seccomp, user, gdb, "
+				"gdb_wait, dump_dtb, nets)");
 		}
 	}
+	/* The CLI's rule (--gdb-wait needs --gdb), within the file: it must stand alone. */
+	if (cfg->gdb_wait && !cfg->gdb)
+		return bad(c, "gdb_wait", "needs \"gdb\" too");
 	return 0;
 }
 
@@ -418,6 +457,19 @@ int config_json_print(const struct vm_config *cfg, FILE *out)
 		json_object_object_add(root, "stats", json_object_new_boolean(true));
 	if (cfg->api_sock)
 		add_str(root, "api_sock", cfg->api_sock);
+	if (cfg->seccomp != KTVM_SECCOMP_ON)
+		add_str(root, "seccomp",
+			ktvm_seccomp_mode_name((enum ktvm_seccomp_mode)cfg->seccomp));
+	if (cfg->has_user) {
+		snprintf(buf, sizeof(buf), "%u:%u", cfg->uid, cfg->gid);
+		add_str(root, "user", buf);
+	}
+	if (cfg->gdb)
+		add_str(root, "gdb", cfg->gdb);
+	if (cfg->gdb_wait)
+		json_object_object_add(root, "gdb_wait", json_object_new_boolean(true));
+	if (cfg->dump_dtb)
+		add_str(root, "dump_dtb", cfg->dump_dtb);
 	for (unsigned int i = 0; i < cfg->nnets; i++) {
 		const struct net_config *n = &cfg->nets[i];
 		json_object *o = json_object_new_object();

@@ -6,15 +6,18 @@
  *   {
  *     "kernel": "bzImage", "initrd": "initrd.cpio.gz", "cmdline": "quiet",
  *     "cpus": 4, "memory": "2G", "console": "stdio", "timeout": 60,
- *     "log_level": "warn",
+ *     "log_level": "warn", "seccomp": "log", "user": "1000:1000",
+ *     "gdb": "tcp::1234", "gdb_wait": true, "dump_dtb": "guest.dtb",
  *     "nets": [ { "tap": "tap0", "mac": "02:00:00:00:00:01", "queue_pairs": 4,
  *                 "mtu": 1500, "msix": true } ]
  *   }
  *
  * Every key is optional; "mac" may also be an array of six numbers (serde's
  * form of [u8; 6]); "memory" a size string like the CLI's or a number of
- * MiB; "timeout" 0 means none.  A net has "tap" or "fd".  Unknown keys and
- * values of the wrong type are errors naming the key and its path.
+ * MiB; "timeout" 0 means none.  "seccomp", "user" and "gdb" take what
+ * --seccomp, --user and --gdb take (the same parsers, below); "gdb_wait"
+ * true needs "gdb" in the same file.  A net has "tap" or "fd".  Unknown
+ * keys and values of the wrong type are errors naming the key and its path.
  */
 #ifndef KTVM_CONFIG_JSON_H
 #define KTVM_CONFIG_JSON_H
@@ -29,5 +32,17 @@
 int config_json_load(const char *path, struct vm_config *cfg, FILE *err);
 /* The effective configuration as JSON that config_json_load reads back the same. */
 int config_json_print(const struct vm_config *cfg, FILE *out);
+
+/*
+ * Option values shared by the CLI and the file (defined in cli.c): each
+ * checks s and stores it in cfg (s itself is kept, not copied): 0, or -1
+ * with cfg unchanged.
+ */
+/* --seccomp / "seccomp": on, log or off. */
+int config_parse_seccomp(const char *s, struct vm_config *cfg);
+/* --user / "user": UID[:GID] or NAME[:GROUP] (looked up now), into has_user, uid, gid. */
+int config_parse_user(const char *s, struct vm_config *cfg);
+/* --gdb / "gdb": tcp:[HOST]:PORT or unix:PATH (gdb_parse_addr). */
+int config_parse_gdb(const char *s, struct vm_config *cfg);
 
 #endif

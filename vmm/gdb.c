@@ -151,10 +151,15 @@ static int open_listener(struct gdb_stub *g, const char *spec)
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
+	/*
+	 * Numeric addresses only (and "localhost"): a name lookup would go
+	 * through NSS, which a static ktvm must not load (see caps.c).
+	 */
+	hints.ai_flags = AI_NUMERICSERV | AI_NUMERICHOST | AI_PASSIVE;
 	snprintf(portstr, sizeof(portstr), "%u", port);
 	/* No host: loopback only (a gdb stub owns the guest; say 0.0.0.0 to mean it). */
-	r = getaddrinfo(host[0] ? host : "127.0.0.1", portstr, &hints, &res);
+	r = getaddrinfo(!host[0] || !strcmp(host, "localhost") ? "127.0.0.1" : host, portstr,
+			&hints, &res);
 	if (r) {
 		log_err("gdb", "--gdb %s: %s", spec, gai_strerror(r));
 		return -1;

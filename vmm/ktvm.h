@@ -160,6 +160,12 @@ struct guest_mem {
 void *gmem_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len);
 int gmem_read(const struct guest_mem *m, uint64_t gpa, void *dst, uint64_t len);
 int gmem_write(const struct guest_mem *m, uint64_t gpa, const void *src, uint64_t len);
+/*
+ * Zero [gpa, gpa + len) of guest RAM (anonymous memory): whole
+ * pages are dropped (MADV_DONTNEED: zero when next touched, nothing to
+ * allocate or clear now), the partial ones at the ends written.
+ */
+int gmem_zero(const struct guest_mem *m, uint64_t gpa, uint64_t len);
 /* Map 'size' bytes and split them into regions at the given layout. */
 int gmem_init(struct guest_mem *m, uint64_t size, const struct mem_region *layout, unsigned int n);
 void gmem_destroy(struct guest_mem *m);

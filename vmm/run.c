@@ -195,6 +195,7 @@ int vm_run(const struct vm_config *cfg)
 		status = KTVM_EXIT_ERROR;
 		goto out;
 	}
+	log_info("boot", "setup: kernel loaded, KVM checked");
 	int max_cpus = vm_check_extension(&vm, KVM_CAP_MAX_VCPUS);
 	if (max_cpus <= 0)
 		max_cpus = vm_check_extension(&vm, KVM_CAP_NR_VCPUS);

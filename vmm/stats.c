@@ -9,6 +9,7 @@
  * Reached by kill -USR1 (stderr), Ctrl-A s on the console, the control
  * socket's "stats", and --stats at exit.
  */
+#include <inttypes.h>
 #include <string.h>
 #include <unistd.h>
 #include <json-c/json.h>
@@ -167,6 +168,16 @@ char *vm_stats_json(struct vm *vm)
 	json_object_object_add(root, "ktvm", json_object_new_string(KTVM_VERSION));
 	json_object_object_add(root, "cpus", json_object_new_int64(vm->ncpus));
 	json_object_object_add(root, "paused", json_object_new_boolean(vm_paused(vm)));
+	{
+		/* Where guest RAM lives in ktvm: tells ktvm's own memory from the guest's in smaps. */
+		json_object *g = json_object_new_object();
+		char hva[24];
+
+		snprintf(hva, sizeof(hva), "%" PRIxPTR, (uintptr_t)vm->mem.base);
+		json_object_object_add(g, "hva", json_object_new_string(hva));
+		add_u64(g, "bytes", vm->mem.size);
+		json_object_object_add(root, "guest_ram", g);
+	}
 	virtio_net_for_each(vm, nic_json, nics);
 	json_object_object_add(root, "nics", nics);
 	s = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN |

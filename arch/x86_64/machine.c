@@ -101,10 +101,11 @@ static int create_devices(struct vm *vm)
 	if (!a->com1)
 		return -1;
 	if (i8042_create(vm, &vm->pio, X86_PORT_I8042_DATA, X86_PORT_I8042_CMD) ||
-	    cmos_rtc_create(vm, &vm->pio, X86_PORT_RTC, low, vm->mem.size - low) ||
-	    acpi_power_create(vm, &vm->pio, X86_PORT_ACPI_SLEEP_CTL, X86_PORT_ACPI_SLEEP_STS,
-			      X86_PORT_ACPI_RESET, X86_ACPI_RESET_VALUE, X86_ACPI_S5_SLP_TYP) ||
-	    test_exit_create(vm, &vm->pio, X86_PORT_TEST_EXIT))
+	    cmos_rtc_create(vm, &vm->pio, X86_PORT_RTC, low, vm->mem.size - low))
+		return -1;
+	a->acpi = acpi_power_create(vm, &vm->pio, X86_PORT_ACPI_SLEEP_CTL, X86_PORT_ACPI_SLEEP_STS,
+				    X86_PORT_ACPI_RESET, X86_ACPI_RESET_VALUE, X86_ACPI_S5_SLP_TYP);
+	if (!a->acpi || test_exit_create(vm, &vm->pio, X86_PORT_TEST_EXIT))
 		return -1;
 	return create_pci(vm);
 }
@@ -120,6 +121,18 @@ int arch_vm_init(struct vm *vm)
 	vm->arch->supported_cpuid = x86_get_supported_cpuid(vm->kvm_fd);
 	if (!vm->arch->supported_cpuid)
 		return -1;
+	/*
+	 * KVM emulates the TSC-deadline LAPIC timer with an in-kernel irqchip
+	 * (ktvm always has one) but leaves the CPUID bit out of the supported
+	 * set; QEMU adds it the same way.  Without it Linux falls back to the
+	 * LAPIC timer's one-shot mode, which it must calibrate first.
+	 */
+	if (vm_check_extension(vm, KVM_CAP_TSC_DEADLINE_TIMER) > 0) {
+		struct kvm_cpuid_entry2 *e = x86_cpuid_find(vm->arch->supported_cpuid, 1, 0);
+
+		if (e)
+			e->ecx |= CPUID_1_ECX_TSC_DEADLINE;
+	}
 	if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &ident) < 0 ||
 	    ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)X86_KVM_TSS_ADDR) < 0) {
 		log_err("x86", "KVM_SET_TSS_ADDR: %s", strerror(errno));
@@ -141,6 +154,7 @@ void arch_vm_destroy(struct vm *vm)
 	virtio_net_stop_all(vm); /* before guest memory goes away */
 	if (vm->arch->com1)
 		serial_destroy(vm->arch->com1);
+	acpi_power_destroy(vm->arch->acpi);
 	free(vm->arch->supported_cpuid);
 	free(vm->arch);
 	vm->arch = NULL;
@@ -193,7 +207,8 @@ int arch_load_kernel(struct vm *vm)
 		fprintf(stderr, "ktvm: --dump-dtb: x86_64 guests have no device tree\n");
 		goto out;
 	}
-	if (boot_read_file(cfg->kernel, KERNEL_MAX_SIZE, &kernel, &kernel_size, err, sizeof(err))) {
+	/* Not populated: of a vmlinux only the loaded segments are read. */
+	if (boot_map_file(cfg->kernel, KERNEL_MAX_SIZE, &kernel, &kernel_size, err, sizeof(err))) {
 		fprintf(stderr, "ktvm: kernel '%s': %s\n", cfg->kernel, err);
 		goto out;
 	}

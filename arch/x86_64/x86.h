@@ -16,6 +16,7 @@ struct arch_vm {
 	struct kvm_cpuid2 *supported_cpuid; /* KVM_GET_SUPPORTED_CPUID, fetched once */
 	struct x86_boot_out boot;	    /* how the boot CPU starts */
 	struct serial *com1;
+	struct acpi_power *acpi;
 };
 
 /* cpuid.c: the CPUID table one vCPU sees (malloc'd), from KVM's supported set. */
@@ -23,6 +24,7 @@ struct kvm_cpuid2 *x86_cpuid_for_vcpu(const struct kvm_cpuid2 *supported, unsign
 				      unsigned int ncpus);
 struct kvm_cpuid2 *x86_get_supported_cpuid(int kvm_fd);
 struct kvm_cpuid_entry2 *x86_cpuid_find(struct kvm_cpuid2 *c, uint32_t fn, uint32_t index);
+#define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
 
 /* cpu.c: boot-time CPU state. */
 int x86_write_boot_tables(struct guest_mem *m, enum x86_entry_mode mode);

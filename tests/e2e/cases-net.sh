@@ -557,19 +557,50 @@ net_bench() {
 	done
 }
 
-# rss_outside_guest PID: kB of RSS in every mapping but guest RAM (the
-# mapping ktvm names "[anon:ktvm guest ram]", or else the largest one).
-# Plain awk (mawk): sizes from each mapping's "Size:" line.
+# guest_ram_range PID STDERR: "START END" (hex) of ktvm's guest RAM, from
+# its stats (kill -USR1 prints them on its stderr, the file STDERR).
+guest_ram_range() {
+	local n hva bytes
+	n=$(grep -c '"guest_ram"' "$2" 2>/dev/null)
+	kill -USR1 "$1" 2>/dev/null || return 1
+	poll_for_count "$2" '"guest_ram"' $((n + 1)) 10 || return 1
+	hva=$(grep -a '"guest_ram"' "$2" | tail -n1 | sed -n 's/.*"guest_ram":{"hva":"\([0-9a-f]*\)","bytes":\([0-9]*\)}.*/\1/p')
+	bytes=$(grep -a '"guest_ram"' "$2" | tail -n1 | sed -n 's/.*"guest_ram":{"hva":"\([0-9a-f]*\)","bytes":\([0-9]*\)}.*/\2/p')
+	[[ -n $hva && -n $bytes ]] || return 1
+	printf '%s %x\n' "$hva" $((0x$hva + bytes))
+}
+
+# poll_for_count FILE PATTERN N SECONDS: until FILE has N lines with PATTERN.
+poll_for_count() {
+	local i
+	for ((i = 0; i < $4 * 5; i++)); do
+		(($(grep -c -F -e "$2" "$1" 2>/dev/null) >= $3)) && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# rss_outside_guest PID [START END]: kB of RSS in every mapping outside guest
+# RAM. Guest RAM is [START, END) (hex, from guest_ram_range: file pages
+# mapped into it, e.g. the kernel's segments, count as the guest's), else
+# the largest mapping (QEMU). Plain awk (mawk): hex addresses compared as
+# space-padded strings.
 rss_outside_guest() {
-	awk '
-		/^[0-9a-f]+-[0-9a-f]+ / { guest = ($0 ~ /ktvm guest ram/); next }
+	awk -v lo="${2:-}" -v hi="${3:-}" '
+		function pad(h) { return sprintf("%20s", h) }
+		BEGIN { if (lo != "") { lo = pad(lo); hi = pad(hi) } }
+		/^[0-9a-f]+-[0-9a-f]+ / {
+			split($1, r, "-")
+			inside = (lo != "" && pad(r[1]) >= lo && pad(r[2]) <= hi)
+			next
+		}
 		/^Size:/ { sz = $2; next }
 		/^Rss:/ {
 			tot += $2
-			if (guest) named += $2
+			if (inside) guest += $2
 			if (sz > maxsz) { maxsz = sz; maxrss = $2 }
 		}
-		END { print tot - (named ? named : maxrss) }' "/proc/$1/smaps" 2>/dev/null
+		END { print tot - (lo != "" ? guest : maxrss) }' "/proc/$1/smaps" 2>/dev/null
 }
 
 # --- mem-bench: the VMM's RSS outside guest RAM with an idle guest ---
@@ -580,7 +611,7 @@ rss_outside_guest() {
 MEM_BENCH_VMMS=${E2E_MEM_BENCH_VMMS:-ktvm,qemu-vhost-off}
 
 mem_bench() {
-	local i v list name rc pid
+	local i v list name rc pid range
 	IFS=, read -ra list <<<"$MEM_BENCH_VMMS"
 	for ((i = 1; i <= runs; i++)); do
 		for v in "${list[@]}"; do
@@ -590,7 +621,10 @@ mem_bench() {
 			G_WHY='' G_VMM=$v G_T0=$(now_ms) G_NAME=$name
 			if ((rc != 2)) && tap_setup && guest_start "$name" 120 "tap=$TAP" && pid=$(vmm_pid); then
 				sleep 3 # let the guest settle into idle: this is the measurement's start
-				rss_outside_guest "$pid" >"$out/$name.kb"
+				range=''
+				[[ $v == ktvm ]] && range=$(guest_ram_range "$pid" "$out/$name.stderr")
+				# shellcheck disable=SC2086 # START END, two words
+				rss_outside_guest "$pid" $range >"$out/$name.kb"
 				cat "/proc/$pid/smaps" >"$out/$name.smaps" 2>/dev/null
 				awk '/^Rss:/ {t += $2} END {print t}' "/proc/$pid/smaps" >"$out/$name.total_kb"
 				guest_stop

@@ -80,7 +80,7 @@ kvm_trace_dump() { # FILE
 }
 
 case_soak_iperf() {
-	local pid rss0 rss1 r rounds busy
+	local pid rss0 rss1 r rounds busy range
 	kvm_trace_start
 	mq_tap "$TAP" "$HOST_IP" multi || { reason="cannot set up TAP $TAP"; return; }
 	if [[ ${E2E_SOAK_VMM:-ktvm} == qemu* ]]; then
@@ -101,13 +101,17 @@ case_soak_iperf() {
 	if ((SOAK_PAIRS > 1)); then
 		grun 20 "ethtool -L eth0 combined $SOAK_PAIRS" || { reason="ethtool -L eth0 combined $SOAK_PAIRS failed"; return; }
 	fi
-	rss0=$(rss_outside_guest "$pid")
+	range=''
+	[[ ${E2E_SOAK_VMM:-ktvm} == ktvm ]] && range=$(guest_ram_range "$pid" "$out/$G_NAME.stderr")
+	# shellcheck disable=SC2086 # START END, two words
+	rss0=$(rss_outside_guest "$pid" $range)
 	rounds=$(((SOAK_SECONDS + SOAK_ROUND - 1) / SOAK_ROUND))
 	SOAK_H2G=() SOAK_G2H=() STALL=''
 	for ((r = 1; r <= rounds; r++)); do
 		soak_round "soak-iperf.r$r" "$SOAK_ROUND" || { kvm_trace_dump "$out/$G_NAME.stall-soak-iperf.r$r.iperf3"; reason=$STALL; return; }
 	done
-	rss1=$(rss_outside_guest "$pid")
+	# shellcheck disable=SC2086
+	rss1=$(rss_outside_guest "$pid" $range)
 	grun 40 "ping -c 3 -W 5 -w 30 $HOST_IP" || { reason="after the soak the guest cannot ping the host"; return; }
 	busy=$(busiest_thread "$pid" 2)
 	# Idle guest: no thread may use more than 25 % of a CPU (a spinning worker uses 100 %).

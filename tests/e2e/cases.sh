@@ -3,7 +3,8 @@
 # Linux (inside the venue, or natively), check what the guest reports.
 #
 #   cases.sh --out DIR [--vmm ktvm|qemu] [--only NAME,...]
-#   cases.sh --out DIR --boot-time [--runs 5] [--vmms ktvm,qemu]
+#   cases.sh --out DIR --boot-time [--runs 5] [--vmms V,...]  (variants: boot_variant)
+#   cases.sh --out DIR --boot-profile [--vmms V,...]  (initcall_debug, dmesg)
 #   cases.sh --out DIR --net-bench [--runs 3]    (cases-net.sh)
 #   cases.sh --out DIR --mq-bench [--runs 3]     (cases-mq.sh)
 #
@@ -15,15 +16,17 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$E2E_SRC/vmm.sh"
 
-out='' vmm=${E2E_VMM:-ktvm} only='' boot_time='' net_bench='' mq_bench='' runs='' vmms=ktvm,qemu
+out='' vmm=${E2E_VMM:-ktvm} only='' boot_time='' boot_profile='' net_bench='' mq_bench='' mem_bench='' runs='' vmms=ktvm,qemu
 while (($#)); do
 	case $1 in
 	--out) out=$2; shift 2 ;;
 	--vmm) vmm=$2; shift 2 ;;
 	--only) only=$2; shift 2 ;;
 	--boot-time) boot_time=1; shift ;;
+	--boot-profile) boot_profile=1; shift ;;
 	--net-bench) net_bench=1; shift ;;
 	--mq-bench) mq_bench=1; shift ;;
+	--mem-bench) mem_bench=1; shift ;;
 	--runs) runs=$2; shift 2 ;;
 	--vmms) vmms=$2; shift 2 ;;
 	*) die "cases.sh: unknown argument $1" ;;
@@ -196,11 +199,45 @@ run_cases() {
 
 median() { sort -n | awk '{a[NR]=$1} END {if (NR) print (NR % 2 ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2)); else print "?"}'; }
 
-# Boot time: VMM start -> init marker, interleaved A B A B so drift in the
-# emulated machine hits every VMM alike; median of $runs.
+# Boot-time variants: NAME -> "VMM KERNEL" (vmm_VMM in vmm.sh). ktvm and qemu
+# alone are the older names of ktvm-pvh and qemu-microvm; ktvmbase-* runs the
+# binary in $E2E_KTVM_BASE (a baseline build) the same way.
+boot_variant() {
+	case $1 in
+	ktvm | ktvm-pvh) echo "ktvm $VMLINUX" ;;
+	ktvm-bzimage) echo "ktvm $BZIMAGE" ;;
+	ktvmbase-pvh) echo "ktvmbase $VMLINUX" ;;
+	ktvmbase-bzimage) echo "ktvmbase $BZIMAGE" ;;
+	qemu | qemu-microvm) echo "qemu $VMLINUX" ;;
+	qemu-microvm-bzimage) echo "qemu $BZIMAGE" ;;
+	qemu-q35) echo "qemu_q35 $BZIMAGE" ;;
+	*) return 1 ;;
+	esac
+}
+
+# stats: "median min max n" of the numbers on stdin (one per line; "? ? ? 0" if none).
+stats() {
+	sort -g | awk '{a[NR]=$1} END {
+		if (!NR) { print "? ? ? 0"; exit }
+		m = NR % 2 ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2
+		printf "%g %g %g %d\n", m, a[1], a[NR], NR }'
+}
+
+jnum() { [[ $1 == '?' ]] && echo null || echo "$1"; } # JSON number or null
+
+# Boot time: VMM start -> init marker, interleaved A B C D A B C D so drift in
+# the emulated machine hits every variant alike; median, min and max of $runs.
+# Per run also the guest's own uptime when /init started (/proc/uptime, printed
+# by guest-init) and, for ktvm, its setup time (process start -> first
+# KVM_RUN, from its --log-level info timestamps).
+# Results: boottime.tsv (one line per run) and boottime.json (the summary).
 boot_time() {
-	local i v list name ms rc f
+	local i v list name ms rc vmm k up setup st n tsv=$out/boottime.tsv json
+	local ref='' med lo hi cnt upm setm ratio first=1
 	IFS=, read -ra list <<<"$vmms"
+	for v in "${list[@]}"; do
+		boot_variant "$v" >/dev/null || die "cases.sh: unknown boot-time variant $v (ktvm-bzimage, ktvm-pvh, qemu-microvm, qemu-q35, ktvmbase-pvh, ktvmbase-bzimage)"
+	done
 	for ((i = 1; i <= runs; i++)); do
 		for v in "${list[@]}"; do
 			name=boottime-$v-$i rc=0
@@ -211,20 +248,75 @@ boot_time() {
 				: >"$out/$name.done"
 				continue
 			fi
-			run_inner "$name" "$v" "$VMLINUX" 1 256M 30 "quiet ktvm.test=poweroff"
+			read -r vmm k <<<"$(boot_variant "$v")"
+			E2E_KTVM_LOG_LEVEL=info run_inner "$name" "$vmm" "$k" 1 256M 30 "quiet ktvm.test=poweroff"
 			ms=$(cat "$out/$name.marker_ms")
-			echo "boot-time $v run $i: ${ms:-no marker} ms (status $(cat "$out/$name.status"))"
+			st=$(cat "$out/$name.status")
+			up=$(field "$name" uptime)
+			setup=$(sed -n 's/^ktvm: \[ *\([0-9.]*\)\].*first KVM_RUN.*/\1/p' "$out/$name.stderr" | head -n1)
+			[[ -n $setup ]] && setup=$(awk -v s="$setup" 'BEGIN {printf "%.1f", s * 1000}')
+			printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$v" "$i" "${ms:--}" "$st" "${up:--}" "${setup:--}" >"$out/$name.tsv"
+			echo "boot-time $v run $i: ${ms:-no marker} ms (status $st, guest uptime at /init ${up:-?} s${setup:+, ktvm setup $setup ms})"
 			: >"$out/$name.done"
 		done
 	done
+	printf 'variant\trun\tmarker_ms\tstatus\tguest_uptime_s\tktvm_setup_ms\n' >"$tsv"
 	for v in "${list[@]}"; do
-		f=$out/boottime-$v.txt
-		cat "$out"/boottime-"$v"-*.marker_ms 2>/dev/null | grep . >"$f"
-		echo "boot-time $v: median $(median <"$f") ms of $(wc -l <"$f") runs (vmlinux, 1 vCPU, 256M, VMM start to init marker)"
+		for ((i = 1; i <= runs; i++)); do
+			cat "$out/boottime-$v-$i.tsv" 2>/dev/null
+		done
+	done >>"$tsv"
+	# The reference for the ratio: QEMU microvm if it ran.
+	for v in qemu-microvm qemu; do
+		[[ ,$vmms, == *,$v,* ]] || continue
+		ref=$(awk -F'\t' -v v="$v" '$1 == v && $3 != "-" {print $3}' "$tsv" | stats | cut -d' ' -f1)
+		break
+	done
+	json=$out/boottime.json
+	{
+		echo '{'
+		echo '  "what": "VMM start to the guest init marker, 1 vCPU, 256 MiB, quiet; ms",'
+		echo "  \"runs\": $runs,"
+		echo "  \"mode\": \"$([[ -n ${E2E_IN_VENUE:-} ]] && echo venue || echo native)\","
+		echo '  "variants": {'
+	} >"$json"
+	for v in "${list[@]}"; do
+		read -r med lo hi cnt <<<"$(awk -F'\t' -v v="$v" '$1 == v && $3 != "-" {print $3}' "$tsv" | stats)"
+		upm=$(awk -F'\t' -v v="$v" '$1 == v && $5 != "-" {print $5}' "$tsv" | stats | cut -d' ' -f1)
+		setm=$(awk -F'\t' -v v="$v" '$1 == v && $6 != "-" {print $6}' "$tsv" | stats | cut -d' ' -f1)
+		ratio='?'
+		[[ -n $ref && $ref != '?' && $med != '?' ]] && ratio=$(awk -v a="$med" -v b="$ref" 'BEGIN {printf "%.2f", a / b}')
+		n=$runs
+		echo "boot-time $v: median $med ms, min $lo, max $hi, $cnt of $n runs; guest uptime at /init $upm s$([[ $setm != '?' ]] && echo ", ktvm setup $setm ms"); /qemu-microvm $ratio"
+		((first)) || echo ',' >>"$json"
+		first=0
+		printf '    "%s": {"median_ms": %s, "min_ms": %s, "max_ms": %s, "n": %s, "guest_uptime_at_init_s": %s, "ktvm_setup_ms": %s, "ratio_to_qemu_microvm": %s}' \
+			"$v" "$(jnum "$med")" "$(jnum "$lo")" "$(jnum "$hi")" "$cnt" "$(jnum "$upm")" "$(jnum "$setm")" "$(jnum "$ratio")" >>"$json"
+	done
+	printf '\n  }\n}\n' >>"$json"
+	echo "boot-time: results in $tsv and $json"
+}
+
+# Boot profile: each variant boots once with initcall_debug and printk
+# timestamps; the guest prints its kernel log at the end (ktvm.test=dmesg:
+# initcalls of 1 ms or more and every other line), into bootprofile-V.console.
+boot_profile() {
+	local v vmm k name list
+	IFS=, read -ra list <<<"$vmms"
+	for v in "${list[@]}"; do
+		read -r vmm k <<<"$(boot_variant "$v")" || die "cases.sh: unknown boot-time variant $v"
+		name=bootprofile-$v
+		want_run "$name" || continue
+		E2E_KTVM_LOG_LEVEL=info run_inner "$name" "$vmm" "$k" 1 256M 120 \
+			"quiet ktvm.test=dmesg initcall_debug printk.time=1 log_buf_len=4M"
+		echo "boot-profile $v: init marker at $(cat "$out/$name.marker_ms") ms, status $(cat "$out/$name.status"), $(grep -c 'initcall' "$out/$name.console") initcalls >= 1 ms; log in $out/$name.console"
+		: >"$out/$name.done"
 	done
 }
 
-if [[ -n $boot_time ]]; then
+if [[ -n $boot_profile ]]; then
+	boot_profile
+elif [[ -n $boot_time ]]; then
 	runs=${runs:-5}
 	boot_time
 elif [[ -n $net_bench ]]; then
@@ -233,6 +325,9 @@ elif [[ -n $net_bench ]]; then
 elif [[ -n $mq_bench ]]; then
 	runs=${runs:-3}
 	mq_bench
+elif [[ -n $mem_bench ]]; then
+	runs=${runs:-3}
+	mem_bench
 else
 	run_cases
 fi

@@ -3,9 +3,14 @@
 # initramfs under ktvm and checks what the guest reports.
 #
 #   run.sh [--vmm ktvm|qemu] [--only CASE,...]   the test cases
-#   run.sh --boot-time [--runs N] [--vmms ktvm,qemu]         boot time, median
+#   run.sh --boot-time [--runs N] [--vmms V,...]  boot time: median, min, max;
+#       V: ktvm-bzimage, ktvm-pvh, qemu-microvm, qemu-q35 (the default: all four),
+#       ktvmbase-pvh, ktvmbase-bzimage (the ktvm in $E2E_KTVM_BASE)
+#   run.sh --boot-profile [--vmms V,...]  one boot each with initcall_debug: the
+#       guest's kernel log (timestamps, initcalls >= 1 ms) in bootprofile-V.console
 #   run.sh --net-bench [--runs N]     iperf3 + ping: ktvm, QEMU vhost=off/on, median of 3
 #   run.sh --mq-bench [--runs N]      iperf3 -P 4 with 1, 2, 4 queue pairs: ktvm, QEMU, median of 3
+#   run.sh --mem-bench [--runs N]     RSS outside guest RAM, idle guest: ktvm, QEMU, median of 3
 #
 # Native when this host's /dev/kvm can run Linux (vmx/svm); otherwise in the
 # "venue": an emulated x86 with SVM (outer.sh) whose nested KVM can.
@@ -14,17 +19,19 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-vmm=${E2E_VMM:-ktvm} only='' boot_time='' net_bench='' mq_bench='' runs='' vmms=ktvm,qemu
+vmm=${E2E_VMM:-ktvm} only='' boot_time='' boot_profile='' net_bench='' mq_bench='' mem_bench='' runs='' vmms=ktvm-bzimage,ktvm-pvh,qemu-microvm,qemu-q35
 while (($#)); do
 	case $1 in
 	--vmm) vmm=$2; shift 2 ;;
 	--only) only=$2; shift 2 ;;
 	--boot-time) boot_time=1; shift ;;
+	--boot-profile) boot_profile=1; shift ;;
 	--net-bench) net_bench=1; shift ;;
 	--mq-bench) mq_bench=1; shift ;;
+	--mem-bench) mem_bench=1; shift ;;
 	--runs) runs=$2; shift 2 ;;
 	--vmms) vmms=$2; shift 2 ;;
-	-h | --help) sed -n '2,13p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,18p' "$0"; exit 0 ;;
 	*) die "unknown argument $1 (see --help)" ;;
 	esac
 done
@@ -92,6 +99,8 @@ host_cases() {
 	host_case net-same-custom-mac 2 5 run --kernel "$k" --net tap=x,mac=02:00:00:00:00:05 --net tap=y,mac=02:00:00:00:00:05
 	host_case net-bad-fd 2 5 run --kernel "$k" --net fd=99
 	host_case net-bad-mtu 2 5 run --kernel "$k" --net tap=x,mtu=70000
+	# A user name no database knows: the static ktvm must not load NSS modules (crashed once).
+	host_case cli-unknown-user 2 5 run --kernel "$k" --user nosuchuser-ktvm
 	if [[ -e /dev/kvm ]] && ! host_has_hw_virt; then
 		host_case kvm-unusable-refused 1 5 run --kernel "$k" --initrd "$i" --timeout 20
 	fi
@@ -103,7 +112,12 @@ guest_cmd=("$E2E_SRC/cases.sh" --out "$RUN" --vmm "$vmm")
 outer_timeout=${E2E_OUTER_TIMEOUT:-$((900 + ${E2E_SOAK_SECONDS:-60} * 2))}
 if [[ -n $boot_time ]]; then
 	guest_cmd=("$E2E_SRC/cases.sh" --out "$RUN" --boot-time --runs "${runs:-5}" --vmms "$vmms")
-	outer_timeout=${E2E_OUTER_TIMEOUT:-600}
+	# ~5 s per boot (q35 ~10 s) in the venue, with room for a busy host.
+	outer_timeout=${E2E_OUTER_TIMEOUT:-$((300 + ${runs:-5} * $(tr , '\n' <<<"$vmms" | wc -l) * 25))}
+elif [[ -n $boot_profile ]]; then
+	guest_cmd=("$E2E_SRC/cases.sh" --out "$RUN" --boot-profile --vmms "$vmms")
+	outer_timeout=${E2E_OUTER_TIMEOUT:-900}
+	boot_time=1 # same flow: no host cases, no pass/fail count
 elif [[ -n $net_bench ]]; then
 	guest_cmd=("$E2E_SRC/cases.sh" --out "$RUN" --net-bench --runs "${runs:-3}")
 	outer_timeout=${E2E_OUTER_TIMEOUT:-1500}
@@ -111,6 +125,10 @@ elif [[ -n $net_bench ]]; then
 elif [[ -n $mq_bench ]]; then
 	guest_cmd=("$E2E_SRC/cases.sh" --out "$RUN" --mq-bench --runs "${runs:-3}")
 	outer_timeout=${E2E_OUTER_TIMEOUT:-2400}
+	boot_time=1
+elif [[ -n $mem_bench ]]; then
+	guest_cmd=("$E2E_SRC/cases.sh" --out "$RUN" --mem-bench --runs "${runs:-3}")
+	outer_timeout=${E2E_OUTER_TIMEOUT:-900}
 	boot_time=1
 fi
 
@@ -171,7 +189,7 @@ venue_machines() {
 		# Show result lines as they come (the console has \r\n line ends);
 		# tail ends by itself once outer.sh has (--pid), after reading the rest.
 		tail --pid="$outer" -n +1 -F "$log" 2>/dev/null | sed -u 's/\r$//' |
-			grep --line-buffered -E '^(PASS|FAIL|boot-time|net-bench|mq-bench)' | tee -a "$RUN/summary.txt" || true
+			grep --line-buffered -E '^(PASS|FAIL|boot-time|net-bench|mq-bench|mem-bench)' | tee -a "$RUN/summary.txt" || true
 		wait "$outer" || rc=$?
 		((rc == 124 || rc == 125)) || break
 		echo "e2e: venue machine $try $([[ $rc == 124 ]] && echo timed out || echo froze), $([[ $try == 3 ]] && echo giving up || echo starting another)"

@@ -24,6 +24,7 @@ static struct io_bus buses[8];
 static unsigned int nbuses;
 #define bus (buses[nbuses - 1])
 static struct vm vm;
+static struct acpi_power *dev;
 static unsigned int stops;
 static int stop_status;
 static char stop_reason[128];
@@ -63,7 +64,18 @@ static int setup(void **state)
 	stops = 0;
 	stop_status = -1;
 	stop_reason[0] = 0;
-	assert_int_equal(acpi_power_create(&vm, &bus, CTL, STS, RST, RESET_VALUE, S5), 0);
+	dev = acpi_power_create(&vm, &bus, CTL, STS, RST, RESET_VALUE, S5);
+	assert_non_null(dev);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	acpi_power_destroy(dev);
+	dev = NULL;
+	/* Every register is off the bus again. */
+	assert_int_equal(bus.n, 0);
+	assert_false(io_bus_access(&bus, CTL, &(uint8_t){0}, 1, false));
 	return 0;
 }
 
@@ -133,7 +145,7 @@ static void test_malformed(void **state)
 	/* Ports between the registers are not ours */
 	assert_false(io_bus_access(&bus, 0x602, d, 1, true));
 	/* Registration fails cleanly when a port is taken, leaving nothing behind */
-	assert_int_equal(acpi_power_create(&vm, &bus, 0x700, 0x701, RST, 1, S5), -1);
+	assert_null(acpi_power_create(&vm, &bus, 0x700, 0x701, RST, 1, S5));
 	assert_int_equal(bus.n, 3);
 	/* Every value to the control register: only SLP_EN | S5 stops */
 	for (unsigned int v = 0; v < 256; v++)
@@ -144,10 +156,10 @@ static void test_malformed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_s5, setup),
-		cmocka_unit_test_setup(test_other_sleep_types, setup),
-		cmocka_unit_test_setup(test_reset, setup),
-		cmocka_unit_test_setup(test_malformed, setup),
+		cmocka_unit_test_setup_teardown(test_s5, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_other_sleep_types, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
 	};
 
 	log_set_level(LOG_ERROR);

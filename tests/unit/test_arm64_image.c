@@ -254,6 +254,31 @@ static void test_bad_no_room_for_dtb(void **state)
 	assert_non_null(strstr(err, "device tree"));
 }
 
+/*
+ * Bug (found writing the arm64_image fuzz target, reproduced with it; seed
+ * tests/fuzz/corpus/arm64_image/fills-ram-gz): a kernel with no bss
+ * (image_size == file size) ending exactly at the end of RAM made the loader
+ * memset(NULL, 0, 0) - gmem_ptr() of the empty range past RAM - undefined
+ * behaviour that UBSan reports.  It must fail cleanly: no room for the DTB.
+ */
+static void test_image_ends_at_ram_end_no_bss(void **state)
+{
+	struct arm64_boot_out out;
+	uint8_t *big = calloc(1, RAM_SIZE);
+
+	(void)state;
+	assert_non_null(big);
+	memcpy(big, img, ARM64_IMAGE_HDR_SIZE);
+	put64(big + 0x10, RAM_SIZE);
+	assert_int_equal(load(big, RAM_SIZE, NULL, 0, &out), -1);
+	assert_non_null(strstr(err, "device tree"));
+	/* Mid-RAM, without bss: loads, nothing zeroed past the file. */
+	put64(big + 0x10, MiB(4));
+	assert_int_equal(load(big, MiB(4), NULL, 0, &out), 0);
+	assert_int_equal(out.kernel_end, RAM_BASE + MiB(4));
+	free(big);
+}
+
 static void test_bad_dtb_too_big(void **state)
 {
 	struct arm64_boot_out out;
@@ -315,6 +340,7 @@ int main(void)
 		T(test_bad_initrd_too_big),
 		T(test_bad_no_room_for_dtb),
 		T(test_bad_dtb_too_big),
+		T(test_image_ends_at_ram_end_no_bss),
 		T(test_real_image),
 	};
 

@@ -211,6 +211,49 @@ static void test_bad_timeout_and_log_level(void **state)
 	assert_one_line();
 }
 
+/* --seccomp, --user, --gdb, --gdb-wait, --dump-dtb (shared with the JSON file's keys). */
+static void test_seccomp_user_gdb_dump_dtb(void **state)
+{
+	struct vm_config c;
+
+	assert_int_equal(parse(&c, "--kernel", "/dev/null", NULL), 0);
+	assert_int_equal(c.seccomp, 0);
+	assert_false(c.has_user);
+	assert_null(c.gdb);
+	assert_false(c.gdb_wait);
+	assert_null(c.dump_dtb);
+	assert_int_equal(parse(&c, "--kernel", "/dev/null", "--seccomp", "off", "--user", "0:3",
+			       "--gdb", "unix:/tmp/g", "--gdb-wait", "--dump-dtb", "g.dtb", NULL),
+			 0);
+	assert_int_equal(c.seccomp, 2);
+	assert_true(c.has_user);
+	assert_int_equal(c.uid, 0);
+	assert_int_equal(c.gid, 3);
+	assert_string_equal(c.gdb, "unix:/tmp/g");
+	assert_true(c.gdb_wait);
+	assert_string_equal(c.dump_dtb, "g.dtb");
+	assert_int_equal(parse(&c, "--kernel", "/dev/null", "--seccomp", "strict", NULL),
+			 KTVM_EXIT_USAGE);
+	assert_one_line();
+	assert_non_null(strstr(errbuf, "--seccomp takes on, log or off, not 'strict'"));
+	assert_int_equal(parse(&c, "--kernel", "/dev/null", "--user", "no-such-user-ktvm", NULL),
+			 KTVM_EXIT_USAGE);
+	assert_one_line();
+	assert_non_null(strstr(errbuf, "--user takes UID[:GID] or NAME[:GROUP]"));
+	assert_int_equal(parse(&c, "--kernel", "/dev/null", "--gdb", "tcp:host", NULL),
+			 KTVM_EXIT_USAGE);
+	assert_one_line();
+	assert_non_null(strstr(errbuf, "--gdb takes tcp:[HOST]:PORT or unix:PATH"));
+	assert_int_equal(parse(&c, "--kernel", "/dev/null", "--gdb-wait", NULL), KTVM_EXIT_USAGE);
+	assert_one_line();
+	assert_non_null(strstr(errbuf, "--gdb-wait needs --gdb"));
+	/* An empty file name is refused (the JSON file's "dump_dtb" refuses it too). */
+	assert_int_equal(parse(&c, "--kernel", "/dev/null", "--dump-dtb", "", NULL),
+			 KTVM_EXIT_USAGE);
+	assert_one_line();
+	assert_non_null(strstr(errbuf, "--dump-dtb needs a file name"));
+}
+
 static void test_help(void **state)
 {
 	struct vm_config c;
@@ -237,6 +280,7 @@ int main(void)
 		cmocka_unit_test(test_stray_argument),
 		cmocka_unit_test(test_bad_console),
 		cmocka_unit_test(test_bad_timeout_and_log_level),
+		cmocka_unit_test(test_seccomp_user_gdb_dump_dtb),
 		cmocka_unit_test(test_help),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,7 +2,8 @@
 /*
  * test_config_json.c - "ktvm run --config vm.json" and "ktvm config --print":
  * the round trip, CLI overrides, the MAC as a string or serde's array, and
- * every bad file (errors name the key and its path, status 2); NetConfig's
+ * every bad file (errors name the key and its path, status 2); the keys of
+ * --seccomp, --user, --gdb, --gdb-wait and --dump-dtb; NetConfig's
  * queue_pairs clamp with exactly one warning line.
  */
 #include <setjmp.h>
@@ -278,6 +279,186 @@ static void test_bad_json_and_file(void **state)
 	assert_non_null(strstr(errbuf, "cannot read config file '/nonexistent/vm.json'"));
 }
 
+/*
+ * print -> load -> print of the configuration 'text' loads to: the same
+ * text both times, and it holds 'want' (a "key": value pair) or, when want
+ * starts with '!', not that key at all.
+ */
+static void assert_round_trip(const char *text, const char *want)
+{
+	static char a[8192], b[8192];
+	struct vm_config c1, c2;
+
+	assert_int_equal(load(text, &c1), 0);
+	print_to(&c1, a, sizeof(a));
+	if (*want == '!' && strstr(a, want + 1))
+		fail_msg("printed %s although not set:\n%s", want + 1, a);
+	if (*want != '!' && !strstr(a, want))
+		fail_msg("wanted %s in\n%s", want, a);
+	assert_int_equal(load(a, &c2), 0);
+	print_to(&c2, b, sizeof(b));
+	assert_string_equal(a, b);
+}
+
+static void test_key_seccomp(void **state)
+{
+	struct vm_config c;
+
+	assert_int_equal(load("{\"seccomp\": \"log\"}", &c), 0);
+	assert_int_equal(c.seccomp, 1); /* KTVM_SECCOMP_LOG */
+	assert_int_equal(load("{\"seccomp\": \"off\"}", &c), 0);
+	assert_int_equal(c.seccomp, 2); /* KTVM_SECCOMP_OFF */
+	assert_int_equal(load("{\"seccomp\": \"on\"}", &c), 0);
+	assert_int_equal(c.seccomp, 0);
+	assert_bad("{\"seccomp\": \"strict\"}",
+		   "seccomp: expected on, log or off, not 'strict'");
+	assert_bad("{\"seccomp\": false}", "seccomp: expected a string");
+	assert_round_trip("{\"seccomp\": \"log\"}", "\"seccomp\": \"log\"");
+	assert_round_trip("{\"seccomp\": \"off\"}", "\"seccomp\": \"off\"");
+	assert_round_trip("{\"seccomp\": \"on\"}", "!\"seccomp\""); /* the default */
+}
+
+static void test_key_user(void **state)
+{
+	struct vm_config c;
+
+	assert_int_equal(load("{\"user\": \"0:7\"}", &c), 0);
+	assert_true(c.has_user);
+	assert_int_equal(c.uid, 0);
+	assert_int_equal(c.gid, 7);
+	assert_int_equal(load("{\"user\": \"root\"}", &c), 0); /* names: the CLI's lookup */
+	assert_true(c.has_user);
+	assert_int_equal(c.uid, 0);
+	assert_int_equal(c.gid, 0);
+	assert_int_equal(load("{\"user\": \"3999999\"}", &c), 0); /* no passwd entry: gid = uid */
+	assert_int_equal(c.uid, 3999999);
+	assert_int_equal(c.gid, 3999999);
+	assert_int_equal(load("{}", &c), 0);
+	assert_false(c.has_user);
+	assert_bad("{\"user\": \"no-such-user-ktvm\"}",
+		   "user: expected UID[:GID] or NAME[:GROUP], not 'no-such-user-ktvm'");
+	assert_bad("{\"user\": \"0:no-such-group-ktvm\"}",
+		   "user: expected UID[:GID] or NAME[:GROUP], not '0:no-such-group-ktvm'");
+	assert_bad("{\"user\": \"\"}", "user: expected UID[:GID] or NAME[:GROUP], not ''");
+	assert_bad("{\"user\": 1000}", "user: expected a string");
+	/* Printed as numbers (what --user resolved to), which read back the same. */
+	assert_round_trip("{\"user\": \"root\"}", "\"user\": \"0:0\"");
+	assert_round_trip("{\"user\": \"54321:99\"}", "\"user\": \"54321:99\"");
+	assert_round_trip("{}", "!\"user\"");
+}
+
+static void test_key_gdb(void **state)
+{
+	struct vm_config c;
+
+	assert_int_equal(load("{\"gdb\": \"tcp::1234\"}", &c), 0);
+	assert_string_equal(c.gdb, "tcp::1234");
+	assert_false(c.gdb_wait);
+	assert_int_equal(load("{\"gdb\": \"unix:/tmp/ktvm-gdb.sock\"}", &c), 0);
+	assert_string_equal(c.gdb, "unix:/tmp/ktvm-gdb.sock");
+	assert_bad("{\"gdb\": \"tcp:localhost\"}",
+		   "gdb: expected tcp:[HOST]:PORT or unix:PATH, not 'tcp:localhost'");
+	assert_bad("{\"gdb\": \"tcp::65536\"}",
+		   "gdb: expected tcp:[HOST]:PORT or unix:PATH, not 'tcp::65536'");
+	assert_bad("{\"gdb\": \"unix:\"}", "gdb: expected tcp:[HOST]:PORT or unix:PATH");
+	assert_bad("{\"gdb\": 1234}", "gdb: expected a string");
+	assert_round_trip("{\"gdb\": \"tcp:[::1]:1234\"}", "\"gdb\": \"tcp:[::1]:1234\"");
+	assert_round_trip("{\"gdb\": \"unix:/tmp/g.sock\"}", "\"gdb\": \"unix:/tmp/g.sock\"");
+	assert_round_trip("{}", "!\"gdb\"");
+}
+
+static void test_key_gdb_wait(void **state)
+{
+	struct vm_config c;
+
+	assert_int_equal(load("{\"gdb_wait\": true, \"gdb\": \"tcp::1234\"}", &c), 0);
+	assert_true(c.gdb_wait); /* "gdb" may come after it */
+	assert_int_equal(load("{\"gdb_wait\": false}", &c), 0);
+	assert_false(c.gdb_wait);
+	assert_bad("{\"gdb_wait\": true}", "gdb_wait: needs \"gdb\"");
+	assert_bad("{\"gdb\": \"tcp::1\", \"gdb_wait\": \"yes\"}",
+		   "gdb_wait: expected true or false");
+	/* The file must stand alone: a --gdb flag does not make its gdb_wait valid. */
+	write_file("{\"gdb_wait\": true}");
+	assert_int_equal(parse(&c, "--config", path, "--gdb", "tcp::1", NULL), KTVM_EXIT_USAGE);
+	assert_non_null(strstr(errbuf, "gdb_wait: needs"));
+	unlink(path);
+	assert_round_trip("{\"gdb\": \"tcp::1234\", \"gdb_wait\": true}",
+			  "\"gdb_wait\": true");
+	assert_round_trip("{\"gdb\": \"tcp::1234\", \"gdb_wait\": false}", "!\"gdb_wait\"");
+}
+
+static void test_key_dump_dtb(void **state)
+{
+	struct vm_config c;
+
+	assert_int_equal(load("{\"dump_dtb\": \"/tmp/guest.dtb\"}", &c), 0);
+	assert_string_equal(c.dump_dtb, "/tmp/guest.dtb");
+	assert_int_equal(load("{}", &c), 0);
+	assert_null(c.dump_dtb);
+	assert_bad("{\"dump_dtb\": \"\"}", "dump_dtb: expected a file name");
+	assert_bad("{\"dump_dtb\": true}", "dump_dtb: expected a string");
+	assert_round_trip("{\"dump_dtb\": \"out dir/g \\\"1\\\".dtb\"}",
+			  "\"dump_dtb\": \"out dir/g \\\"1\\\".dtb\"");
+	assert_round_trip("{}", "!\"dump_dtb\"");
+}
+
+/* All five from flags, printed, read back and printed again: the same. */
+static void test_new_keys_round_trip_from_flags(void **state)
+{
+	static char a[8192], b[8192];
+	struct vm_config c1, c2;
+
+	assert_int_equal(parse(&c1, "--seccomp", "log", "--user", "0:5", "--gdb",
+			       "tcp:127.0.0.1:2345", "--gdb-wait", "--dump-dtb", "/tmp/x.dtb", NULL),
+			 0);
+	print_to(&c1, a, sizeof(a));
+	assert_int_equal(load(a, &c2), 0);
+	print_to(&c2, b, sizeof(b));
+	assert_string_equal(a, b);
+	assert_int_equal(c2.seccomp, c1.seccomp);
+	assert_true(c2.has_user);
+	assert_int_equal(c2.uid, 0);
+	assert_int_equal(c2.gid, 5);
+	assert_string_equal(c2.gdb, "tcp:127.0.0.1:2345");
+	assert_true(c2.gdb_wait);
+	assert_string_equal(c2.dump_dtb, "/tmp/x.dtb");
+}
+
+/* Flags override the file's values wherever they stand, as for the other keys. */
+static void test_new_keys_cli_overrides(void **state)
+{
+	struct vm_config c;
+
+	write_file("{\"seccomp\": \"off\", \"user\": \"0:1\", \"gdb\": \"tcp::1\","
+		   " \"dump_dtb\": \"file.dtb\"}");
+	assert_int_equal(parse(&c, "--seccomp", "log", "--config", path, "--user", "0:2", "--gdb",
+			       "unix:/tmp/s", "--dump-dtb", "flag.dtb", NULL),
+			 0);
+	assert_int_equal(c.seccomp, 1);
+	assert_int_equal(c.gid, 2);
+	assert_string_equal(c.gdb, "unix:/tmp/s");
+	assert_string_equal(c.dump_dtb, "flag.dtb");
+	assert_false(c.gdb_wait);
+	/* Without flags, the file's; the file's gdb lets --gdb-wait through. */
+	assert_int_equal(parse(&c, "--config", path, "--gdb-wait", NULL), 0);
+	assert_int_equal(c.seccomp, 2);
+	assert_true(c.has_user);
+	assert_int_equal(c.gid, 1);
+	assert_string_equal(c.gdb, "tcp::1");
+	assert_true(c.gdb_wait);
+	assert_string_equal(c.dump_dtb, "file.dtb");
+	/* A bad flag is still the flag's error. */
+	assert_int_equal(parse(&c, "--config", path, "--gdb", "nope", NULL), KTVM_EXIT_USAGE);
+	assert_non_null(strstr(errbuf, "--gdb takes"));
+	unlink(path);
+	/* Without "gdb" anywhere, --gdb-wait is refused as before. */
+	write_file("{\"seccomp\": \"log\"}");
+	assert_int_equal(parse(&c, "--config", path, "--gdb-wait", NULL), KTVM_EXIT_USAGE);
+	assert_non_null(strstr(errbuf, "--gdb-wait needs --gdb"));
+	unlink(path);
+}
+
 /* Count the lines written to stderr (fd 2) while f runs. */
 static int stderr_lines(unsigned int (*f)(unsigned long long), unsigned long long v,
 			unsigned int *out)
@@ -339,6 +520,13 @@ int main(void)
 		cmocka_unit_test(test_bad_mac_array),
 		cmocka_unit_test(test_bad_json_and_file),
 		cmocka_unit_test(test_queue_pairs_clamp_warns_once),
+		cmocka_unit_test(test_key_seccomp),
+		cmocka_unit_test(test_key_user),
+		cmocka_unit_test(test_key_gdb),
+		cmocka_unit_test(test_key_gdb_wait),
+		cmocka_unit_test(test_key_dump_dtb),
+		cmocka_unit_test(test_new_keys_round_trip_from_flags),
+		cmocka_unit_test(test_new_keys_cli_overrides),
 	};
 
 	log_set_level(LOG_ERROR);

@@ -151,8 +151,6 @@ static void run_loop(void)
 
 static struct pci_dev dev;
 static struct msix *m;
-static struct msix *all[32]; /* kept reachable for LeakSanitizer */
-static unsigned int nall;
 static int cap;
 
 static uint32_t test_intx_gsi(unsigned int slot, unsigned int pin)
@@ -256,8 +254,6 @@ static int make_dev(bool no_gsi)
 	assert_int_equal(pci_dev_add_bar(&dev, 0, KiB(16), false, bar_io, NULL), 0);
 	m = msix_init(&dev, NVEC, 0, TABLE_OFF, PBA_OFF);
 	assert_non_null(m);
-	assert_true(nall < ARRAY_SIZE(all));
-	all[nall++] = m;
 	assert_int_equal(pci_register(&vm, &dev), 0);
 	cap = cfg_read(PCI_CAPABILITY_LIST, 1);
 	return 0;
@@ -271,6 +267,25 @@ static int setup(void **state)
 static int setup_no_gsi(void **state)
 {
 	return make_dev(true);
+}
+
+/* msix_destroy: every vector unbound, unwatched and its eventfd closed. */
+static int teardown(void **state)
+{
+	int fds[NVEC];
+
+	for (unsigned int i = 0; i < NVEC; i++)
+		fds[i] = msix_vector_fd(m, i);
+	msix_destroy(m);
+	assert_null(dev.msix);
+	m = NULL;
+	for (unsigned int i = 0; i < NVEC; i++) {
+		assert_int_equal(bound_gsi[fds[i]], -1);
+		assert_false(watched(fds[i]));
+	}
+	assert_int_equal(nassign, ndeassign);
+	msix_destroy(NULL);
+	return 0;
 }
 
 /* ---- tests ------------------------------------------------------------------------ */
@@ -561,6 +576,7 @@ static void test_slow_path(void **state)
 static void test_bad_layout(void **state)
 {
 	struct pci_dev d;
+	struct msix *extra;
 
 	pci_dev_init(&d, &vm, "bad", 0x1af4, 0x1041, 0, 0, 0);
 	assert_int_equal(pci_dev_add_bar(&d, 0, KiB(4), false, bar_io, NULL), 0);
@@ -572,24 +588,27 @@ static void test_bad_layout(void **state)
 	assert_null(msix_init(&d, 4, 0, 0, 0x1000));  /* PBA past the BAR */
 	assert_null(msix_init(&d, 4096, 0, 0, 0x800));
 	assert_null(d.msix);
-	all[nall] = msix_init(&d, 4, 0, 0x800, 0);
-	assert_non_null(all[nall++]);
+	extra = msix_init(&d, 4, 0, 0x800, 0);
+	assert_non_null(extra);
+	assert_ptr_equal(d.msix, extra);
+	msix_destroy(extra);
+	assert_null(d.msix);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_capability, setup),
-		cmocka_unit_test_setup(test_initial_state, setup),
-		cmocka_unit_test_setup(test_unmask_programs_route, setup),
-		cmocka_unit_test_setup(test_pending_delivered_once, setup),
-		cmocka_unit_test_setup(test_pending_without_loop, setup),
-		cmocka_unit_test_setup(test_function_mask, setup),
-		cmocka_unit_test_setup(test_disabled, setup),
-		cmocka_unit_test_setup(test_raced_bind, setup),
-		cmocka_unit_test_setup(test_table_access, setup),
-		cmocka_unit_test_setup(test_slow_path, setup_no_gsi),
-		cmocka_unit_test_setup(test_bad_layout, setup),
+		cmocka_unit_test_setup_teardown(test_capability, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_initial_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unmask_programs_route, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pending_delivered_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pending_without_loop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_function_mask, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disabled, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_raced_bind, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_table_access, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_slow_path, setup_no_gsi, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_layout, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
