@@ -21,14 +21,18 @@
  *      + frame, straight from guest RAM) to the TAP, push it with length 0.
  *      EAGAIN from the TAP: give the chain back, stop draining, wait for
  *      EPOLLOUT on the TAP.
- *  RX  pop chains until they hold the largest frame the guest may receive
- *      (with MRG_RXBUF; one chain without), readv the next frame straight
- *      into their writable buffers, push the ones filled, give back the
- *      rest.  A trailing host scratch buffer catches frames that are larger
- *      than what the guest offered: those are dropped and counted, never
- *      truncated.  No buffers: stop polling the TAP for input until the
- *      guest kicks the RX queue (no busy loop, and no stall when both the
- *      TAP queue and the ring are full, cf. CVE-2020-16843).
+ *  RX  pop chains until they hold the frame size expected next (with
+ *      MRG_RXBUF: an EWMA of the frame lengths seen, 1.5x, at most the
+ *      largest frame the guest may receive; one chain without), readv the
+ *      next frame straight into their writable buffers, push the ones
+ *      filled, keep the rest for the next frame.  A trailing host scratch
+ *      buffer catches what did not fit: with MRG_RXBUF more chains are
+ *      popped and that tail copied into them (the one copy, only for a
+ *      frame larger than expected); a frame the ring has no room for is
+ *      dropped and counted, never truncated.  No buffers: stop polling the
+ *      TAP for input until the guest kicks the RX queue (no busy loop, and
+ *      no stall when both the TAP queue and the ring are full, cf.
+ *      CVE-2020-16843).
  *
  * The control queue has a thread of its own ("ktvm-net0-ctl"), never a data
  * path worker, so a command is always answered: Linux busy-waits for the
@@ -128,6 +132,14 @@ struct net_pair {
 	 */
 	unsigned int rx_nch, rx_niov;
 	uint64_t rx_have;
+	/*
+	 * With MRG_RXBUF: a moving average of the frame lengths received
+	 * (header included), which sizes the gather.  It follows a larger
+	 * frame at once and a smaller one by 1/16 of the difference: a frame
+	 * larger than gathered costs a copy of its tail, a gather larger than
+	 * the frame only a few iovecs more in readv.
+	 */
+	uint32_t rx_ewma;
 	uint8_t *overflow; /* RX_MAX_FRAME */
 
 	struct net_queue_stats stats[2]; /* [VIRTIO_NET_RXQ], [VIRTIO_NET_TXQ] */
@@ -152,7 +164,7 @@ struct virtio_net {
 
 	/* Set at activation, before any worker starts; read-only while they run. */
 	bool mrg;	  /* MRG_RXBUF negotiated */
-	uint32_t rx_want; /* gather at least this much buffer space per frame (with MRG) */
+	uint32_t rx_want; /* the largest frame (with header): the most gathered per frame (MRG) */
 
 	/* The control thread (owns the fields below while it runs). */
 	struct virtq *ctrlq; /* NULL unless CTRL_VQ was negotiated */
@@ -427,11 +439,14 @@ static void iov_write_at(const struct iovec *iov, unsigned int niov, size_t off,
 }
 
 /*
- * Gather RX buffers for one frame.  Returns the number of chains taken
- * (their heads, space and writable iovecs in p->rx_*), 0 if the ring is
- * empty, -1 on a queue violation.
+ * Gather RX buffers: add chains to the stash until it holds at least 'want'
+ * bytes (with MRG_RXBUF; one chain without), the ring is empty, or a limit
+ * (VIRTQ_MAX_SIZE chains, RX_MAX_IOV iovecs, an unusable chain after the
+ * first) is reached.  Returns the number of chains stashed (their heads,
+ * space and writable iovecs in p->rx_*), 0 if the ring is empty, -1 on a
+ * queue violation.  The stash stays the last rx_nch chains popped.
  */
-static int rx_gather(struct net_pair *p, struct virtq *q, unsigned int *niov_out,
+static int rx_gather(struct net_pair *p, struct virtq *q, uint64_t want, unsigned int *niov_out,
 		     uint64_t *space_out, unsigned int *pushed)
 {
 	struct net_queue_stats *st = &p->stats[VIRTIO_NET_RXQ];
@@ -439,7 +454,7 @@ static int rx_gather(struct net_pair *p, struct virtq *q, unsigned int *niov_out
 	unsigned int nch = p->rx_nch, niov = p->rx_niov;
 	uint64_t space = p->rx_have;
 
-	while (nch < VIRTQ_MAX_SIZE && (nch == 0 || (p->n->mrg && space < p->n->rx_want))) {
+	while (nch < VIRTQ_MAX_SIZE && (nch == 0 || (p->n->mrg && space < want))) {
 		int r = virtq_pop(q, c);
 
 		if (r < 0)
@@ -478,6 +493,50 @@ static int rx_gather(struct net_pair *p, struct virtq *q, unsigned int *niov_out
 	*niov_out = niov;
 	*space_out = space;
 	return (int)nch;
+}
+
+/* How much buffer space to gather for the next frame (with MRG_RXBUF). */
+static uint64_t rx_target(const struct net_pair *p)
+{
+	uint64_t t = (uint64_t)p->rx_ewma + p->rx_ewma / 2;
+
+	return t < p->n->rx_want ? t : p->n->rx_want;
+}
+
+static void rx_ewma_add(struct net_pair *p, uint64_t r)
+{
+	uint32_t len = r < RX_MAX_FRAME ? (uint32_t)r : RX_MAX_FRAME;
+
+	if (len >= p->rx_ewma)
+		p->rx_ewma = len;
+	else
+		p->rx_ewma -= (p->rx_ewma - len) / 16;
+}
+
+/*
+ * A frame of r bytes was larger than the 'space' bytes gathered: its last
+ * r - space bytes are in p->overflow.  Gather more chains for them and copy
+ * them in.  true: the frame is whole in the stash's first *niov iovecs
+ * (*niov, *space updated); false: the ring has no room for it (the stash
+ * keeps whatever was gathered) or the queue is broken (*broken).
+ */
+static bool rx_complete(struct net_pair *p, struct virtq *q, uint64_t r, unsigned int *niov,
+			uint64_t *space, unsigned int *pushed, bool *broken)
+{
+	unsigned int from = *niov;
+	uint64_t had = *space;
+
+	if (!p->n->mrg || r <= had || r - had > RX_MAX_FRAME)
+		return false;
+	if (rx_gather(p, q, r, niov, space, pushed) < 0) {
+		*broken = true;
+		return false;
+	}
+	if (*space < r)
+		return false;
+	/* The chains gathered before are full: the tail goes from the first new iovec on. */
+	iov_write_at(p->rx_iov + from, *niov - from, 0, p->overflow, (size_t)(r - had));
+	return true;
 }
 
 /* The first k gathered chains were filled: drop them from the front of the stash. */
@@ -522,7 +581,8 @@ static void process_rx(struct net_pair *p)
 		unsigned int niov, k;
 		uint64_t space, left;
 		ssize_t r;
-		int nch = rx_gather(p, q, &niov, &space, &pushed);
+		int nch = rx_gather(p, q, rx_target(p), &niov, &space, &pushed);
+		bool broken = false;
 
 		if (nch < 0) {
 			net_broken(p);
@@ -554,7 +614,14 @@ static void process_rx(struct net_pair *p)
 			break;
 		}
 		frames++;
-		if ((uint64_t)r > space) {
+		if (p->n->mrg)
+			rx_ewma_add(p, (uint64_t)r);
+		if ((uint64_t)r > space &&
+		    !rx_complete(p, q, (uint64_t)r, &niov, &space, &pushed, &broken)) {
+			if (broken) {
+				net_broken(p);
+				break;
+			}
 			/* Larger than the buffers offered: never truncate, drop. */
 			STAT_INC(st->drop_oversize);
 			log_once(
@@ -693,7 +760,8 @@ static unsigned int offload_flags(uint64_t f)
 /*
  * The largest frame (with header) the TAP can hand us: 64 KiB with guest GSO,
  * else one frame of the interface's MTU (+ Ethernet header and VLAN tag).
- * With MRG_RXBUF the worker gathers this much buffer space per frame.
+ * With MRG_RXBUF the worker gathers at most this much buffer space before
+ * a read (more only to complete a frame that turns out larger).
  */
 static uint32_t rx_frame_max(struct virtio_net *n, unsigned int offloads)
 {
@@ -786,6 +854,7 @@ static int pair_start(struct net_pair *p)
 	p->rx_wait = p->tx_wait = false;
 	p->rx_more = p->tx_more = false;
 	p->tap_events = 0;
+	p->rx_ewma = HDR_LEN + 1514; /* until frames say otherwise: one of the usual MTU */
 	if (pair_alloc_scratch(p)) {
 		log_err("virtio-net", "%s: out of memory", p->name);
 		return -1;

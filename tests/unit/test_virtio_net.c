@@ -450,6 +450,205 @@ static void test_rx_oversize_without_mrg(void **state)
 	assert_int_equal(st->drop_oversize, 1);
 }
 
+/*
+ * RX buffers for the gather-sizing tests: 'count' chains of 'n' descriptors
+ * each (len[i] bytes apiece), remembered by head so a frame spread over
+ * mergeable buffers can be put back together from the used ring.
+ */
+struct rx_buf {
+	uint64_t gpa[2];
+	uint32_t len[2];
+	int n;
+};
+static struct rx_buf rxb[QSIZE];
+
+static void post_rx_bufs(int count, const uint32_t *len, int n)
+{
+	for (int i = 0; i < count; i++) {
+		uint64_t g[2];
+		bool w[2] = {true, true};
+		uint16_t head;
+
+		for (int j = 0; j < n; j++) {
+			g[j] = alloc_buf(len[j]);
+			memset(gp(g[j], len[j]), 0xee, len[j]);
+		}
+		head = post(VIRTIO_NET_RXQ, g, len, w, n);
+		assert_true(head < QSIZE);
+		rxb[head].n = n;
+		for (int j = 0; j < n; j++) {
+			rxb[head].gpa[j] = g[j];
+			rxb[head].len[j] = len[j];
+		}
+	}
+	kick(VIRTIO_NET_RXQ);
+}
+
+static uint32_t rx_buf_bytes(uint32_t head)
+{
+	assert_true(head < QSIZE);
+	return rxb[head].n == 2 ? rxb[head].len[0] + rxb[head].len[1] : rxb[head].len[0];
+}
+
+/* Copy up to 'len' bytes of the chain 'head' to out. */
+static void rx_buf_read(uint32_t head, uint8_t *out, uint32_t len)
+{
+	for (int j = 0; j < rxb[head].n && len; j++) {
+		uint32_t k = len < rxb[head].len[j] ? len : rxb[head].len[j];
+
+		memcpy(out, gp(rxb[head].gpa[j], k), k);
+		out += k;
+		len -= k;
+	}
+}
+
+/*
+ * Reap one received frame (waiting for it) and check it: 'payload' bytes
+ * made by fill(seed), every buffer but the last full, num_buffers right.
+ * Returns num_buffers.
+ */
+static int rx_expect(size_t payload, uint8_t seed)
+{
+	static uint8_t got[HDR + 65550], want[65550];
+	uint32_t id, len, total = 0;
+	int nb;
+
+	WAIT_FOR(used_idx(VIRTIO_NET_RXQ) != dq[VIRTIO_NET_RXQ].used_seen);
+	assert_true(get_used(VIRTIO_NET_RXQ, &id, &len));
+	assert_true(len >= HDR && len <= rx_buf_bytes(id));
+	rx_buf_read(id, got, len);
+	nb = got[10] | got[11] << 8;
+	assert_true(nb >= 1);
+	total = len;
+	for (int i = 1; i < nb; i++) {
+		assert_int_equal(len, rx_buf_bytes(id)); /* the previous one is full */
+		WAIT_FOR(used_idx(VIRTIO_NET_RXQ) != dq[VIRTIO_NET_RXQ].used_seen);
+		assert_true(get_used(VIRTIO_NET_RXQ, &id, &len));
+		assert_true(len >= 1 && len <= rx_buf_bytes(id));
+		assert_true(total + len <= sizeof(got));
+		rx_buf_read(id, got + total, len);
+		total += len;
+	}
+	assert_int_equal(total, HDR + payload);
+	assert_int_equal(got[0], VIRTIO_NET_HDR_F_DATA_VALID);
+	fill(want, payload, seed);
+	assert_memory_equal(got + HDR, want, payload);
+	return nb;
+}
+
+/* The number of 'buf'-byte mergeable buffers a frame of 'payload' bytes takes. */
+static int nbufs(size_t payload, uint32_t buf)
+{
+	return (int)((HDR + payload + buf - 1) / buf);
+}
+
+/*
+ * A run of small frames makes the device gather one buffer per frame; a
+ * large frame then overflows what was gathered, and the device completes
+ * it from more buffers (the tail copied from its scratch buffer): whole,
+ * in order, num_buffers right.  Small frames after it still arrive.
+ */
+static void test_rx_large_after_small(void **state)
+{
+	static const uint32_t l1536 = 1536;
+	const struct net_queue_stats *st;
+
+	start_device(BIT(VIRTIO_NET_F_MRG_RXBUF) | BIT(VIRTIO_NET_F_GUEST_CSUM), sv[0], false);
+	st = virtio_net_stats(net, VIRTIO_NET_RXQ);
+	post_rx_bufs(200, &l1536, 1);
+	for (int i = 0; i < 64; i++) {
+		host_send(60 + (size_t)i, (uint8_t)i);
+		assert_int_equal(rx_expect(60 + (size_t)i, (uint8_t)i), 1);
+	}
+	host_send(5000, 0x51);
+	assert_int_equal(rx_expect(5000, 0x51), nbufs(5000, 1536));
+	host_send(100, 0x52);
+	assert_int_equal(rx_expect(100, 0x52), 1);
+	/* Small again for a while, then a 64 KiB one (RX_MAX_FRAME exactly). */
+	for (int i = 0; i < 64; i++) {
+		host_send(90, (uint8_t)i);
+		assert_int_equal(rx_expect(90, (uint8_t)i), 1);
+	}
+	host_send(65550, 0x53);
+	assert_int_equal(rx_expect(65550, 0x53), nbufs(65550, 1536));
+	host_send(1400, 0x54);
+	assert_int_equal(rx_expect(1400, 0x54), 1);
+	WAIT_FOR(st->packets == 132);
+	assert_int_equal(st->drop_oversize + st->drop_short + st->drop_error, 0);
+}
+
+/*
+ * A large frame when the ring holds too few buffers for it: dropped and
+ * counted, never truncated, nothing pushed; the buffers it was read into
+ * serve the next frames, in ring order, and once the guest posts enough,
+ * the same large frame goes through.
+ */
+static void test_rx_large_too_few_buffers(void **state)
+{
+	static const uint32_t l1536 = 1536;
+	const struct net_queue_stats *st;
+	uint32_t id, len;
+
+	start_device(BIT(VIRTIO_NET_F_MRG_RXBUF) | BIT(VIRTIO_NET_F_GUEST_CSUM), sv[0], false);
+	st = virtio_net_stats(net, VIRTIO_NET_RXQ);
+	post_rx_bufs(5, &l1536, 1); /* heads 0..4, 7680 bytes */
+	host_send(10000, 0x61);
+	WAIT_FOR(st->drop_oversize == 1);
+	usleep(20 * 1000);
+	assert_int_equal(used_idx(VIRTIO_NET_RXQ), 0);
+	/* The next frame takes the first buffer of the ring. */
+	host_send(300, 0x62);
+	WAIT_FOR(used_idx(VIRTIO_NET_RXQ) == 1);
+	assert_int_equal(dq[VIRTIO_NET_RXQ].used->ring[0].id, 0);
+	assert_int_equal(rx_expect(300, 0x62), 1);
+	/* A frame that needs all four left (6144 bytes) but one byte more: dropped too. */
+	host_send(4 * 1536 - HDR + 1, 0x63);
+	WAIT_FOR(st->drop_oversize == 2);
+	/* Exactly the four: heads 1..4, in order. */
+	host_send(4 * 1536 - HDR, 0x64);
+	WAIT_FOR(used_idx(VIRTIO_NET_RXQ) == 5);
+	for (uint32_t h = 1; h <= 4; h++)
+		assert_int_equal(dq[VIRTIO_NET_RXQ].used->ring[h].id, h);
+	assert_int_equal(rx_expect(4 * 1536 - HDR, 0x64), 4);
+	/* No buffers at all now; the guest posts enough and the large frame fits. */
+	post_rx_bufs(10, &l1536, 1);
+	host_send(10000, 0x65);
+	assert_int_equal(rx_expect(10000, 0x65), nbufs(10000, 1536));
+	host_send(50, 0x66);
+	assert_int_equal(rx_expect(50, 0x66), 1);
+	assert_false(get_used(VIRTIO_NET_RXQ, &id, &len));
+	assert_int_equal(st->packets, 4);
+	assert_int_equal(st->drop_oversize, 2);
+	assert_int_equal(st->drop_short + st->drop_error, 0);
+	assert_false(__atomic_load_n(&vd->status, __ATOMIC_ACQUIRE) & S_NR);
+}
+
+/*
+ * Sizes that keep changing, over chains of two descriptors (700 + 836
+ * bytes: the copied tail crosses descriptor boundaries), up to RX_MAX_FRAME.
+ */
+static void test_rx_alternating_sizes(void **state)
+{
+	static const uint32_t l2[2] = {700, 836};
+	static const size_t sizes[] = {60,    65550, 100, 1400, 30000, 60,  3000, 1524,
+				       1525,  20,    9000, 64,  65000, 1500, 4000, 1};
+	const struct net_queue_stats *st;
+	int want_bufs = 0;
+
+	start_device(BIT(VIRTIO_NET_F_MRG_RXBUF) | BIT(VIRTIO_NET_F_GUEST_CSUM), sv[0], false);
+	st = virtio_net_stats(net, VIRTIO_NET_RXQ);
+	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++)
+		want_bufs += nbufs(sizes[i], 1536);
+	assert_true(want_bufs <= QSIZE / 2);
+	post_rx_bufs(want_bufs, l2, 2);
+	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
+		host_send(sizes[i], (uint8_t)(i * 3));
+		assert_int_equal(rx_expect(sizes[i], (uint8_t)(i * 3)), nbufs(sizes[i], 1536));
+	}
+	WAIT_FOR(st->packets == ARRAY_SIZE(sizes));
+	assert_int_equal(st->drop_oversize + st->drop_short + st->drop_error, 0);
+}
+
 /* CPU time of the worker thread, from /proc (ns), or -1. */
 static long long worker_runtime_ns(void)
 {
@@ -801,6 +1000,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tx_frame, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_mergeable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_oversize_without_mrg, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rx_large_after_small, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rx_large_too_few_buffers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rx_alternating_sizes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_no_buffers_no_busy_loop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tx_eagain_resumes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_violation_needs_reset, setup, teardown),
