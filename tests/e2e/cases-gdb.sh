@@ -48,3 +48,51 @@ case_gdb_attach() {
 	grep -q "$MARKER" "$out/gdb-attach.console" || { reason="the guest did not reach init after detach"; return; }
 	note="entry rip $rip1, stepi -> $rip2, detached, guest powered off"
 }
+
+# gdb-interrupt: gdb attaches to a running guest and lets it continue; once
+# the guest is at init (its console says so), the harness interrupts gdb
+# (SIGINT, what Ctrl-C does): gdb sends ^C over the wire, the stub must
+# stop the vCPUs and report the stop, gdb reads the registers and detaches,
+# and the guest runs on until ktvm is told to stop (SIGTERM: 143).
+case_gdb_interrupt() {
+	local pid gpid st gout=$out/gdb-interrupt.gdb i rip
+	command -v gdb >/dev/null || { reason="gdb is not installed"; return; }
+	ip link set lo up 2>/dev/null || true
+	"$KTVM" run --kernel "$VMLINUX" --initrd "$INITRD" --memory 256M --timeout 90 \
+		--console file:"$out/gdb-interrupt.console" --cmdline "quiet ktvm.test=hang" \
+		--gdb "tcp:127.0.0.1:$GDB_PORT" 2>"$out/gdb-interrupt.stderr" &
+	pid=$!
+	for ((i = 0; i < 100; i++)); do
+		gdb_listening "$GDB_PORT" && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if ! gdb_listening "$GDB_PORT"; then
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		reason="the gdb stub never listened on port $GDB_PORT ($(tail -n1 "$out/gdb-interrupt.stderr"))"
+		return
+	fi
+	timeout 90 gdb -nx -batch -ex 'set confirm off' -ex "target remote 127.0.0.1:$GDB_PORT" \
+		-ex 'continue' -ex 'info registers rip' -ex 'detach' >"$gout" 2>&1 &
+	gpid=$!
+	if ! poll_for "$out/gdb-interrupt.console" "$MARKER" 60; then
+		kill "$gpid" "$pid" 2>/dev/null
+		wait "$gpid" "$pid" 2>/dev/null
+		reason="the guest did not reach init under gdb's continue"
+		return
+	fi
+	kill -INT "$gpid"
+	st=0
+	timeout 30 tail --pid="$gpid" -f /dev/null || st=$?
+	wait "$gpid" 2>/dev/null
+	rip=$(awk '$1 == "rip" {print $2}' "$gout" | head -n1)
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid"
+	st=$?
+	grep -q 'SIGINT' "$gout" || { reason="gdb reported no stop after the interrupt: $(grep -v '^$' "$gout" | tail -n2 | tr '\n' ' ')"; return; }
+	[[ -n $rip ]] || { reason="gdb read no rip after the interrupt"; return; }
+	grep -q 'Detaching\|detached' "$gout" || { reason="gdb did not detach: $(tail -n1 "$gout")"; return; }
+	((st == 143)) || { reason="ktvm ended with status $st after SIGTERM, want 143 (did the guest stay stopped?)"; return; }
+	note="interrupted at rip $rip, detached, SIGTERM -> 143"
+}

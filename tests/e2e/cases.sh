@@ -188,6 +188,7 @@ run_cases() {
 		done
 		run_mq_cases
 		[[ -z $only || ,$only, == *,gdb-attach,* ]] && net_case gdb-attach
+		[[ -z $only || ,$only, == *,gdb-interrupt,* ]] && net_case gdb-interrupt
 		run_soak_cases
 	fi
 	cat "$out"/*.result >"$out/results.txt" 2>/dev/null
