@@ -5,6 +5,8 @@
 #   make unit                 unit tests only
 #   make e2e                  end-to-end tests only (boots Debian's kernel; see docs/testing.md)
 #   make demo                 boot a small guest with a shell on the console
+#   make soak                 10-minute iperf3 soak, 50 boot cycles, fault cases (issue 6)
+#   make bench                ktvm vs QEMU side by side (issue 8; docs/performance.md)
 #   make ARCH=aarch64 CROSS_COMPILE=aarch64-linux-gnu-   cross build (static; fetches
 #                             the arm64 -dev libraries into build/aarch64-deps)
 
@@ -74,7 +76,7 @@ unit_srcs = $(filter-out $(CORE_SRCS),$(shell cat tests/unit/$(1).srcs 2>/dev/nu
 unit_objs = $(patsubst %.c,$(BUILD)/%.o,$(call unit_srcs,$(1)))
 unit_libs = $(filter-out $(LDLIBS),$(shell cat tests/unit/$(1).libs 2>/dev/null))
 
-.PHONY: all clean test unit e2e demo format bench check-clang man install cross-deps
+.PHONY: all clean test unit e2e demo soak format bench check-clang man install cross-deps
 
 PREFIX ?= /usr/local
 MAN_PAGE := build/ktvm.1
@@ -147,6 +149,13 @@ test: ktvm $(UNIT_BINS)
 
 demo: ktvm
 	@tests/e2e/demo.sh
+
+# make soak: the long soak and fault cases (issue 6): iperf3 both ways for
+# 10 minutes over 2 queue pairs, 50 boot/poweroff cycles, the TAP deleted
+# under traffic, SIGTERM under traffic.  make test runs them shortened.
+soak: ktvm
+	@E2E_SOAK_SECONDS=$${E2E_SOAK_SECONDS:-600} E2E_BOOT_CYCLES=$${E2E_BOOT_CYCLES:-50} \
+		tests/e2e/run.sh --only soak-iperf,soak-boot-cycles,fault-tap-delete,fault-sigterm
 
 # make bench: ktvm vs QEMU side by side (boot, network, multiqueue, memory,
 # device datapath); results in build/bench/ (results.json, results.md,

@@ -41,8 +41,9 @@ results=$(cd "$results" && pwd)
 	echo "cd $(printf %q "$PWD") || exit 95"
 	echo "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=${TERM:-linux}"
 	echo "export E2E_IN_VENUE=1"
-	# The caller's knobs (E2E_SOAK_SECONDS, E2E_FAKE_FREEZE, ...), not its paths.
-	for v in $(compgen -e | grep '^E2E_' | grep -v -x -E 'E2E_(SRC|BUILD|IN_VENUE|OUTER_TIMEOUT)'); do
+	# The caller's knobs (E2E_SOAK_SECONDS, E2E_FAKE_FREEZE, ..., KTVM: the binary
+	# under test), not its paths.
+	for v in $(compgen -e | grep -E '^(E2E_|KTVM$)' | grep -v -x -E 'E2E_(SRC|BUILD|IN_VENUE|OUTER_TIMEOUT)'); do
 		echo "export $v=$(printf %q "${!v}")"
 	done
 	printf '%q ' "$@"
