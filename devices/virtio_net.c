@@ -386,7 +386,12 @@ static void process_tx(struct net_pair *p)
 				log_once(LOG_WARN, "virtio-net",
 					 "%s: TAP refused a %u-byte frame: %s", p->name,
 					 c->out_bytes - HDR_LEN, strerror(errno));
-				if (errno == EBADFD || errno == EIO || errno == EBADF)
+				/*
+				 * EBADFD: the TAP was deleted (this fd is detached
+				 * for good).  EIO is not fatal: tun returns it while
+				 * the interface is down, and it may come up later.
+				 */
+				if (errno == EBADFD || errno == EBADF)
 					tap_hard_error(p, "write", errno);
 			} else {
 				STAT_INC(st->packets);

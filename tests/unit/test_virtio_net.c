@@ -994,6 +994,99 @@ static void test_real_tap(void **state)
 	close(fd);
 }
 
+/* The link status the driver reads (config offset 6). */
+static unsigned int link_status(void)
+{
+	uint8_t b[2];
+
+	vd->ops->config_read(vd, 6, b, 2);
+	return b[0] | b[1] << 8;
+}
+
+/* Guest TX of one 64-byte frame of a made-up EtherType; waits until it is used. */
+static void tx_one(uint8_t tag)
+{
+	unsigned int before = used_idx(VIRTIO_NET_TXQ);
+	uint8_t frame[64];
+	uint64_t g = alloc_buf(HDR + sizeof(frame));
+	uint32_t l = HDR + sizeof(frame);
+	bool w = false;
+
+	memset(frame, 0xff, 6);
+	memcpy(frame + 6, (uint8_t[]){2, 0, 0, 0, 0, 1}, 6);
+	frame[12] = 0x88;
+	frame[13] = 0xb5;
+	fill(frame + 14, sizeof(frame) - 14, tag);
+	memset(gp(g, l), 0, HDR);
+	memcpy((uint8_t *)gp(g, l) + HDR, frame, sizeof(frame));
+	post(VIRTIO_NET_TXQ, &g, &l, &w, 1);
+	kick(VIRTIO_NET_TXQ);
+	WAIT_FOR(used_idx(VIRTIO_NET_TXQ) == before + 1);
+}
+
+/*
+ * A TAP whose interface is down refuses writes with EIO: frames are dropped
+ * and counted, but the link stays up and the device keeps going, so the
+ * frames flow once the interface comes up (the harness may bring it up
+ * after ktvm started).
+ */
+static void test_real_tap_down_is_not_dead(void **state)
+{
+	char err[256], ifname[IFNAMSIZ];
+	int fd;
+
+	snprintf(tapname, sizeof(tapname), "ktvmd%d", (int)getpid() % 100000);
+	fd = tap_open(tapname, false, ifname, err, sizeof(err));
+	if (fd < 0) {
+		print_message("skipping the real TAP test: %s\n", err);
+		skip();
+	}
+	start_device(0, fd, true);
+	tx_one(1); /* interface down: EIO */
+	assert_int_equal(virtio_net_stats(net, VIRTIO_NET_TXQ)->drop_error, 1);
+	assert_int_equal(link_status(), VIRTIO_NET_S_LINK_UP);
+	assert_int_equal(atomic_load(&config_notified), 0);
+	assert_int_equal(if_up(tapname, true), 0);
+	tx_one(2);
+	assert_int_equal(virtio_net_stats(net, VIRTIO_NET_TXQ)->drop_error, 1);
+	assert_int_equal(virtio_net_stats(net, VIRTIO_NET_TXQ)->packets, 1);
+	if_up(tapname, false);
+	stop_device();
+	close(fd);
+}
+
+/* The TAP deleted under the device: the link goes down, with a config interrupt, once. */
+static void test_real_tap_deleted_link_down(void **state)
+{
+	char err[256], ifname[IFNAMSIZ], cmd[64];
+	int fd;
+
+	snprintf(tapname, sizeof(tapname), "ktvmx%d", (int)getpid() % 100000);
+	fd = tap_open(tapname, false, ifname, err, sizeof(err));
+	if (fd < 0) {
+		print_message("skipping the real TAP test: %s\n", err);
+		skip();
+	}
+	assert_int_equal(if_up(tapname, true), 0);
+	start_device(0, fd, true);
+	assert_int_equal(link_status(), VIRTIO_NET_S_LINK_UP);
+	/* Deleted on the host: this fd is detached for good (EBADFD, EPOLLERR). */
+	snprintf(cmd, sizeof(cmd), "ip link del %s 2>/dev/null", tapname);
+	if (system(cmd) != 0) {
+		stop_device();
+		close(fd);
+		print_message("skipping: cannot delete the TAP with ip(8)\n");
+		skip();
+	}
+	tx_one(3);
+	WAIT_FOR(atomic_load(&config_notified) == 1);
+	assert_int_equal(link_status(), 0);
+	tx_one(4); /* dropped, no second interrupt */
+	assert_int_equal(atomic_load(&config_notified), 1);
+	stop_device();
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1010,6 +1103,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_event_idx_suppression, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backend_gone_no_spin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_real_tap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_real_tap_down_is_not_dead, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_real_tap_deleted_link_down, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pcap_capture, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stats_counters, setup, teardown),
 	};
