@@ -243,6 +243,12 @@ static struct vcpu *cur_vcpu(struct gdb_stub *g, bool for_resume)
 	return &g->vm->vcpus[i];
 }
 
+/* Instruction cache maintenance after ktvm wrote guest code: none unless the arch has some. */
+__attribute__((weak)) void arch_gdb_code_written(struct vm *vm UNUSED, uint64_t gpa UNUSED,
+						 size_t len UNUSED)
+{
+}
+
 /* Copy guest virtual memory: bytes done (maybe short), -1 if none. */
 static long mem_access(struct gdb_stub *g, uint64_t addr, uint8_t *buf, size_t len, bool write)
 {
@@ -260,6 +266,8 @@ static long mem_access(struct gdb_stub *g, uint64_t addr, uint8_t *buf, size_t l
 		if (write ? gmem_write(&g->vm->mem, gpa, buf + done, chunk)
 			  : gmem_read(&g->vm->mem, gpa, buf + done, chunk))
 			break;
+		if (write)
+			arch_gdb_code_written(g->vm, gpa, chunk);
 		done += chunk;
 	}
 	return done ? (long)done : -1;
@@ -306,6 +314,7 @@ static int sw_insert(struct gdb_stub *g, uint64_t addr)
 	if (!b || len > sizeof(b->orig) || arch_gdb_translate(v, addr, &gpa) ||
 	    gmem_read(&g->vm->mem, gpa, b->orig, len) || gmem_write(&g->vm->mem, gpa, insn, len))
 		return -1;
+	arch_gdb_code_written(g->vm, gpa, len);
 	pthread_mutex_lock(&g->lock);
 	b->addr = addr;
 	b->gpa = gpa;
@@ -317,7 +326,8 @@ static int sw_insert(struct gdb_stub *g, uint64_t addr)
 
 static void sw_remove_one(struct gdb_stub *g, struct gdb_sw_bp *b)
 {
-	gmem_write(&g->vm->mem, b->gpa, b->orig, b->len);
+	if (!gmem_write(&g->vm->mem, b->gpa, b->orig, b->len))
+		arch_gdb_code_written(g->vm, b->gpa, b->len);
 	pthread_mutex_lock(&g->lock);
 	b->used = false;
 	pthread_mutex_unlock(&g->lock);

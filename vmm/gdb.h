@@ -71,6 +71,13 @@ int arch_gdb_write_regs(struct vcpu *v, const uint8_t *buf, size_t len);
 int arch_gdb_reg_span(unsigned int regno, size_t *off, size_t *size);
 /* Guest virtual to guest physical on v's current page tables: 0, or -1. */
 int arch_gdb_translate(struct vcpu *v, uint64_t gva, uint64_t *gpa);
+/*
+ * Guest memory at gpa was written with instructions (a breakpoint, gdb's M/X):
+ * make the guest's instruction fetches see them.  Optional: vmm/gdb.c has an
+ * empty weak default (x86's caches are coherent); arm64 cleans and
+ * invalidates the host mapping.
+ */
+void arch_gdb_code_written(struct vm *vm, uint64_t gpa, size_t len);
 /* The software breakpoint instruction (x86 int3: 1 byte). */
 const uint8_t *arch_gdb_sw_bp(size_t *len);
 

@@ -8,7 +8,8 @@ S=$1 OUT=$2
 shift 2
 W=/tmp/w
 mkdir -p "$W" "$OUT"
-cp "$S/ktvm" "$S/Image" "$S/guest.cpio.gz" "$S/guest-tools.cpio.gz" "$S/payload.sha256" "$W/" || exit 97
+cp "$S/ktvm" "$S/Image" "$S/guest.cpio.gz" "$S/guest-tools.cpio.gz" "$S/payload.sha256" \
+	"$S/rsp-probe" "$S/nisv.Image" "$S/nisv.pc" "$W/" || exit 97
 K=$W/Image I=$W/guest.cpio.gz
 # Network cases: + iperf3, ethtool and their glibc (the kernel unpacks both archives).
 IN=$W/guest-net.cpio.gz
@@ -66,6 +67,61 @@ case_dtb() {
 	if [ $r != 0 ]; then fail dump-dtb "status $r: $(head -n1 "$OUT/dtb.stderr")"
 	elif [ ! -s "$OUT/guest.dtb" ]; then fail dump-dtb "no file"
 	else pass dump-dtb; fi
+}
+
+# gicv2 (in a venue started with gic-version=2, see run.sh): the host KVM has
+# no GICv3, so ktvm falls back to an in-kernel GICv2 (and says so) and a
+# 2-vCPU guest boots to init and powers off with it.
+case_gicv2() {
+	run gicv2 60 1 "ktvm.test=poweroff" --log-level info
+	if [ "$(st gicv2)" != 0 ]; then fail gicv2 "status $(st gicv2), want 0: $(grep -m1 -e error -e gic "$OUT/gicv2.stderr")"
+	elif ! grep -q 'no GICv3' "$OUT/gicv2.stderr" || ! grep -q 'GICv2, ' "$OUT/gicv2.stderr"; then
+		fail gicv2 "no fallback to GICv2 logged: $(grep -m1 gic "$OUT/gicv2.stderr")"
+	elif ! booted gicv2; then fail gicv2 "no init marker"
+	elif [ "$(fld gicv2 cpus)" != 1 ]; then fail gicv2 "guest saw $(fld gicv2 cpus) CPUs, want 2"
+	else pass gicv2; fi
+}
+
+# gdb: the stub on a unix socket with --gdb-wait; rsp-probe (a minimal RSP
+# client: the venue has no gdb) reads target.xml and the registers at the
+# Image's entry, single-steps twice (pc + 4, then the B's target), writes the
+# registers back, stops at a software and then a hardware breakpoint and
+# detaches; the guest must then boot to init and power off (status 0).
+case_gdb() {
+	T0=$(now)
+	sock=$W/gdb.sock
+	rm -f "$sock"
+	timeout -s KILL 90 "$W/ktvm" run --kernel "$K" --initrd "$I" --memory 256M --cpus 1 \
+		--timeout 60 --cmdline "quiet ktvm.test=poweroff" --gdb "unix:$sock" --gdb-wait \
+		</dev/null >"$OUT/gdb.console" 2>"$OUT/gdb.stderr" &
+	pid=$!
+	timeout 60 "$W/rsp-probe" "$sock" >"$OUT/gdb.probe" 2>&1
+	pr=$?
+	wait $pid
+	r=$?
+	echo $r >"$OUT/gdb.status"
+	if [ $pr != 0 ]; then fail gdb "rsp-probe: $(grep -m1 FAIL "$OUT/gdb.probe" || tail -n1 "$OUT/gdb.probe")"
+	elif [ $r != 0 ]; then fail gdb "ktvm ended with status $r after detach: $(grep -m1 -v info "$OUT/gdb.stderr")"
+	elif ! booted gdb; then fail gdb "the guest did not reach init after detach"
+	else pass gdb; fi
+}
+
+# kvm-error: nisv.Image stores a register pair to an address with neither RAM
+# nor a device (no syndrome: KVM_RUN fails with ENOSYS). Status 1, one error
+# line, and the register dump's PC is the store's address (nisv.pc).
+case_kvm_error() {
+	T0=$(now)
+	timeout -s KILL 60 "$W/ktvm" run --kernel "$W/nisv.Image" --memory 64M --timeout 30 \
+		</dev/null >"$OUT/kvm-error.console" 2>"$OUT/kvm-error.stderr"
+	r=$?
+	want=$(cat "$W/nisv.pc")
+	pc=$(sed -n 's/^ *PC  *\(0x[0-9a-f]*\) .*/\1/p' "$OUT/kvm-error.stderr" | head -n1)
+	nerr=$(grep -c ' error: ' "$OUT/kvm-error.stderr")
+	if [ $r != 1 ]; then fail kvm-error "status $r, want 1"
+	elif [ "$nerr" != 1 ]; then fail kvm-error "$nerr error lines, want 1"
+	elif ! grep -q 'vCPU 0 registers:' "$OUT/kvm-error.stderr"; then fail kvm-error "no register dump"
+	elif [ "$pc" != "$want" ]; then fail kvm-error "dump has PC $pc, want $want (the stp)"
+	else pass kvm-error; fi
 }
 
 # iperf3 receiver throughput in Mbit/s from "iperf3 -f m" output FILE.
@@ -131,7 +187,7 @@ case_net() {
 	else pass "$n"; fi
 }
 
-all="boot-1cpu boot-2cpu timeout test-exit dump-dtb net-ping net-qp4"
+all="boot-1cpu boot-2cpu timeout test-exit dump-dtb gdb kvm-error net-ping net-qp4"
 for c in ${*:-$all}; do
 	case $c in
 	boot-1cpu) case_boot boot-1cpu 1 ;;
@@ -139,6 +195,9 @@ for c in ${*:-$all}; do
 	timeout) case_timeout ;;
 	test-exit) case_test_exit ;;
 	dump-dtb) case_dtb ;;
+	gdb) case_gdb ;;
+	kvm-error) case_kvm_error ;;
+	gicv2) case_gicv2 ;;
 	net-ping) case_net net-ping 1 ;;
 	net-qp4) case_net net-qp4 4 ;;
 	*) fail "$c" "unknown case" ;;
