@@ -511,13 +511,45 @@ net_case() {
 NET_BENCH_VMMS=${E2E_NET_BENCH_VMMS:-ktvm,qemu-vhost-off,qemu-vhost-on}
 
 # bench_one NAME VMM SECONDS: one boot; writes NAME.{g2h,h2g,rtt} (Mbit/s, ms).
+# cpu_mark TAG: where the CPU goes during a bench run, called before and
+# after it: the VMM's threads (host clock ticks, per thread) and the guest's
+# CPU (its /proc/stat "cpu" line: user nice system idle iowait irq softirq).
+# The second call writes $out/TAG.cpu: per thread and for the guest, the
+# share of one CPU used over the run.
+cpu_mark() {
+	local tag=$1 pid f=$out/$1.cpu-mark g
+	pid=$(vmm_pid) || return 0
+	g=$(grun 20 'echo "KTVM-E2E: gstat=$(head -n1 /proc/stat | tr -s " " | cut -d" " -f2-8 | tr " " ,)"' >/dev/null && gfield gstat)
+	if [[ ! -e $f ]]; then
+		{ now_ms; echo "guest $g"; thread_ticks "$pid"; } >"$f"
+		return 0
+	fi
+	{ now_ms; echo "guest $g"; thread_ticks "$pid"; } >"$f.2"
+	awk -v hz="$(getconf CLK_TCK)" '
+		FNR == 1 { t[FILENAME == ARGV[1]] = $1; next }
+		$1 == "guest" { split($2, a, ","); s = 0; for (i in a) s += a[i]
+			if (FILENAME == ARGV[1]) { gt0 = s; gi0 = a[4] } else { gt1 = s; gi1 = a[4] }; next }
+		FILENAME == ARGV[1] { c0[$1] = $2; next }
+		{ c1[$1] = $2 }
+		END {
+			sec = (t[0] - t[1]) / 1000
+			if (gt1 > gt0) printf "guest vCPUs busy %.0f%%\n", 100 * (1 - (gi1 - gi0) / (gt1 - gt0))
+			for (k in c1) if (k in c0 && c1[k] > c0[k]) printf "%s %.0f%%\n", k, 100 * (c1[k] - c0[k]) / hz / sec
+		}' "$f" "$f.2" | sort >"$out/$tag.cpu"
+	rm -f "$f" "$f.2"
+}
+
 bench_one() {
 	local name=$1 s=$3 reason=''
 	G_WHY='' G_VMM=$2 G_T0=$(now_ms) G_NAME=$name
 	if tap_setup && guest_start "$name" $((s * 2 + 150)) "tap=$TAP"; then
 		if start_guest_iperf3; then
+			cpu_mark "$name.g2h"
 			run_iperf3 "$name.g2h" "$s" -R && echo "$MBPS" >"$out/$name.g2h"
+			cpu_mark "$name.g2h"
+			cpu_mark "$name.h2g"
 			run_iperf3 "$name.h2g" "$s" && echo "$MBPS" >"$out/$name.h2g"
+			cpu_mark "$name.h2g"
 		fi
 		host_ping -c 200 -i 0.05 -W 5 -w 40 -q && echo "$RTT" >"$out/$name.rtt"
 		guest_stop
