@@ -38,7 +38,16 @@ run_part() {
 	shift
 	echo "bench: $name ..."
 	"$@" >"$out/$name.log" 2>&1 || echo "bench: $name ended with status $? (see $out/$name.log)"
-	sed -n 's/.*logs in \(\/[^ ]*\)$/\1/p' "$out/$name.log" | head -n1 >"$out/$name.rundir"
+	# The e2e harness keeps only its last few run directories: keep this one's results here.
+	local d
+	d=$(sed -n 's/.*logs in \(\/[^ ]*\)$/\1/p' "$out/$name.log" | head -n1)
+	rm -rf "$out/$name.run"
+	if [[ -n $d && -d $d ]]; then
+		cp -r "$d" "$out/$name.run"
+		echo "$out/$name.run" >"$out/$name.rundir"
+	else
+		: >"$out/$name.rundir"
+	fi
 	echo "bench: $name took $((SECONDS - t0)) s"
 }
 
