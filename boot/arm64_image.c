@@ -163,7 +163,8 @@ int arm64_image_load(struct guest_mem *m, const struct arm64_boot_in *in,
 		return boot_err(err, errlen, "RAM at 0x%llx is not 2 MiB aligned",
 				(unsigned long long)in->ram_base);
 	if (arm64_image_is_gzip(img, size)) {
-		if (arm64_gunzip(img, size, ARM64_IMAGE_MAX, &unzipped, &size, err, errlen))
+		if (arm64_gunzip(img, size, ARM64_IMAGE_MAX, &unzipped, &size, err, errlen) ||
+		    !unzipped) /* (never: for the analyzer, which cannot see boot_err()) */
 			return -1;
 		img = unzipped;
 		out->was_gzip = true;

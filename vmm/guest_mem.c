@@ -32,7 +32,7 @@ int gmem_init(struct guest_mem *m, uint64_t size, const struct mem_region *layou
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (raw == MAP_FAILED)
 		return -1;
-	m->base = (uint8_t *)ALIGN_UP((uintptr_t)raw, GMEM_ALIGN);
+	m->base = raw + (ALIGN_UP((uintptr_t)raw, GMEM_ALIGN) - (uintptr_t)raw);
 	if (m->base > raw)
 		munmap(raw, (size_t)(m->base - raw));
 	munmap(m->base + size, (size_t)(raw + GMEM_ALIGN - m->base));

@@ -108,12 +108,13 @@ extern char __executable_start[], etext[];
 static void trim_startup_memory(void)
 {
 	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-	uintptr_t lo = ((uintptr_t)__executable_start + page - 1) & ~(page - 1);
-	uintptr_t hi = (uintptr_t)etext & ~(page - 1);
+	uintptr_t start = (uintptr_t)__executable_start, end = (uintptr_t)etext;
+	uintptr_t skip = (page - start % page) % page; /* to the first whole page */
+	uintptr_t last = end - end % page;
 
 	malloc_trim(0);
-	if (hi > lo)
-		madvise((void *)lo, hi - lo, MADV_DONTNEED);
+	if (last > start + skip)
+		madvise(__executable_start + skip, last - start - skip, MADV_DONTNEED);
 }
 
 static void event_loop(struct vm *vm, sigset_t *sigs)

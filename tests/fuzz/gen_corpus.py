@@ -246,3 +246,68 @@ put("config_json", "full", b'''{
 put("config_json", "minimal", b'{"kernel": "vmlinux", "memory": 1024}\n')
 put("config_json", "empty", b"{}")
 put("config_json", "wrong-type", b'{"cpus": "four", "nets": [{"tap": 1}]}')
+
+# ---- virtio_mmio: RAM length/64 | RAM | ops (kind, size/dir, offset, value) --
+MMIO = dict(magic=0x000, version=0x004, devid=0x008, vendor=0x00c, df=0x010, dfsel=0x014,
+            gf=0x020, gfsel=0x024, qsel=0x030, qnummax=0x034, qnum=0x038, qready=0x044,
+            qnotify=0x050, isr=0x060, iack=0x064, status=0x070, qdesc=0x080, qdesch=0x084,
+            qavail=0x090, qavailh=0x094, qused=0x0a0, qusedh=0x0a4, shmsel=0x0ac,
+            shmlen=0x0b0, gen=0x0fc)
+
+
+def mw(reg, val):
+    return op(0, 4, True, MMIO[reg], val)
+
+
+def mr(reg):
+    return op(0, 4, False, MMIO[reg])
+
+
+mmio_init = b"".join([
+    mr("magic"), mr("version"), mr("devid"), mr("vendor"),
+    mw("status", 0), mw("status", ACK), mw("status", ACK | DRV),
+    mw("dfsel", 0), mr("df"), mw("dfsel", 1), mr("df"),
+    mw("gfsel", 0), mw("gf", 1 << 29), mw("gfsel", 1), mw("gf", 1),
+    mw("status", ACK | DRV | FOK), mr("status"),
+    mw("qsel", 0), mr("qnummax"), mw("qnum", 16), mw("qdesc", 0x0000), mw("qdesch", 0),
+    mw("qavail", 0x1000), mw("qavailh", 0), mw("qused", 0x2000), mw("qusedh", 0),
+    mw("qready", 1), mr("qready"),
+    mw("qsel", 1), mw("qnum", 8), mw("qdesc", 0x3000), mw("qavail", 0x3800),
+    mw("qused", 0x3c00), mw("qready", 1),
+    mw("status", ACK | DRV | FOK | DOK), mr("gen"), mw("shmsel", 0), mr("shmlen"),
+    mw("qnotify", 0), mw("qnotify", 7),
+    op(8, 4, False, 0, 0), op(8, 4, False, 0, 1), mr("isr"), mw("iack", 3), mr("isr"),
+    op(6, 1, False, 0), op(6, 2, True, 2, 0x1234), op(6, 4, False, 4), op(6, 8, False, 0),
+    op(6, 4, False, 10), op(5, 2, False, 0x70), op(5, 4, True, 0x71, 1),
+])
+put("virtio_mmio", "driver-init", bytes([0x40]) + bytes(0x40 * 64) + mmio_init)
+put("virtio_mmio", "reset-again",
+    bytes([0x40]) + bytes(0x40 * 64) + mmio_init + mw("status", 0) + mmio_init)
+put("virtio_mmio", "early-queue",
+    bytes([0]) + mw("qsel", 2) + mw("qnum", 4) + op(9, 4, True, 2, 0) + mw("qsel", 9) +
+    mr("qnummax") + mw("status", ACK | DRV | FOK) + op(9, 4, True, 0x0101, 0) + mr("qready"))
+
+# ---- arm64_image: guest selector | Image (or Image.gz) ---------------------
+def arm64_image(size=8192, text_offset=0, image_size=0x10000, flags=(1 << 3) | (1 << 1)):
+    img = bytearray((i * 7 + 3) & 0xff for i in range(size))
+    struct.pack_into("<IIQQQQQQ", img, 0, 0x14000000 | 0x10, 0, text_offset, image_size,
+                     flags, 0, 0, 0)
+    img[0x38:0x3c] = b"ARM\x64"
+    struct.pack_into("<I", img, 0x3c, 0)
+    return bytes(img)
+
+
+def gz(data):
+    import gzip
+    return gzip.compress(data, mtime=0)
+
+
+put("arm64_image", "image", bytes([3]) + arm64_image())
+put("arm64_image", "image-initrd", bytes([3 | 8]) + arm64_image())
+put("arm64_image", "image-text-offset", bytes([7 | 8]) + arm64_image(text_offset=0x80000,
+                                                                      image_size=0x200000))
+put("arm64_image", "image-gz", bytes([3 | 8]) + gz(arm64_image()))
+put("arm64_image", "too-big", bytes([0]) + arm64_image(image_size=0x400000))
+put("arm64_image", "misaligned-ram", bytes([16 | 3]) + arm64_image())
+# No bss, ending exactly at the end of its 2 MiB of RAM (a fixed bug: memset(NULL, 0, 0)).
+put("arm64_image", "fills-ram-gz", bytes([0]) + gz(arm64_image(size=0x200000, image_size=0x200000)))

@@ -93,6 +93,7 @@ static void test_pack_unpack(void **state UNUSED)
 	assert_int_equal(buf[268 + 31 * 16 + 15], 0xff);
 	assert_true(reg_at(buf, 66) == 0x8000010);
 	assert_true(reg_at(buf, 67) == 0x3000000);
+	memset(&r2, 0, sizeof(r2)); /* the struct's tail padding is compared too */
 	arm64_gdb_unpack(buf, &r2);
 	assert_memory_equal(&r, &r2, sizeof(r));
 	buf[256] = 0x04; /* pc low byte */
