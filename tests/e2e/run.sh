@@ -177,7 +177,7 @@ venue_machines() {
 	t0=$(now_ms)
 	# The emulated machine can freeze (see cases.sh): then it panics, and a
 	# fresh one resumes the cases that have no result yet.
-	for try in 1 2 3; do
+	for try in 1 2 3 4; do
 		machines=$((machines + 1))
 		log=$RUN/outer-console.$machines.log
 		: >"$log"
@@ -192,11 +192,14 @@ venue_machines() {
 			grep --line-buffered -E '^(PASS|FAIL|boot-time|net-bench|mq-bench|mem-bench)' | tee -a "$RUN/summary.txt" || true
 		wait "$outer" || rc=$?
 		((rc == 124 || rc == 125)) || break
-		echo "e2e: venue machine $try $([[ $rc == 124 ]] && echo timed out || echo froze), $([[ $try == 3 ]] && echo giving up || echo starting another)"
+		echo "e2e: venue machine $try $([[ $rc == 124 ]] && echo timed out || echo froze), $([[ $try == 4 ]] && echo giving up || echo starting another)"
+		# The emulated machine's own kernel says why, when it panicked (e.g. "corrupted stack end
+		# detected inside scheduler" in a ktvm-vcpu thread, seen with 4-vCPU guests).
+		sed -n 's/\r$//; s/^\[ *[0-9.]*\] //; /Kernel panic\|soft lockup\|^CPU: .* Comm:/p' "$log" | head -n 2 | sed 's/^/e2e:   /'
 	done
 	echo "e2e: venue ran $(($(now_ms) - t0)) ms in $try machine(s) (outer status $rc)"
 	if ((rc == 124 || rc == 125)); then
-		report "FAIL venue: outer machine $([[ $rc == 124 ]] && echo timed out || echo froze) 3 times; see $RUN/outer-console.*.log"
+		report "FAIL venue: outer machine $([[ $rc == 124 ]] && echo timed out || echo froze) 4 times; see $RUN/outer-console.*.log"
 	elif ((rc != 0)) && ! grep -q '^FAIL' "$RUN/summary.txt"; then
 		report "FAIL venue: guest cases ended with status $rc and no result; see $log"
 	fi
