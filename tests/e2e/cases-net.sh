@@ -134,7 +134,7 @@ guest_end() { # always: reap, collect the console, remove the TAP
 	[[ -n ${G_IN:-} ]] && exec {G_IN}>&-
 	# G_T0 is unset when a case resumed after a venue freeze failed before its guest started.
 	echo $(($(now_ms) - ${G_T0:-$(now_ms)})) >"$out/$G_NAME.ms"
-	echo "${G_STATUS:-?}" >"$out/$G_NAME.status""
+	echo "${G_STATUS:-?}" >"$out/$G_NAME.status"
 	rm -rf "${G_DIR:-/nonexistent}"
 	ip link del "$TAP" 2>/dev/null || true
 	G_PID='' G_DIR='' G_IN='' G_STATUS=''
