@@ -14,25 +14,31 @@ gdb_listening() {
 	grep -q ":$hex 00000000:0000 0A" /proc/net/tcp
 }
 
+# gdb_stub_up PID STDERR: wait (bounded, 10 s) until ktvm PID's stub listens
+# on GDB_PORT; otherwise stop it, set reason and return 1.
+gdb_stub_up() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		gdb_listening "$GDB_PORT" && return 0
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1 # polling /proc/net/tcp
+	done
+	gdb_listening "$GDB_PORT" && return 0
+	kill "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	reason="the gdb stub never listened on port $GDB_PORT ($(tail -n1 "$2"))"
+	return 1
+}
+
 case_gdb_attach() {
-	local pid st gout=$out/gdb-attach.gdb rip1 rip2 i
+	local pid st gout=$out/gdb-attach.gdb rip1 rip2
 	command -v gdb >/dev/null || { reason="gdb is not installed"; return; }
 	ip link set lo up 2>/dev/null || true
 	"$KTVM" run --kernel "$VMLINUX" --initrd "$INITRD" --memory 256M --timeout 60 \
 		--console file:"$out/gdb-attach.console" --cmdline "quiet ktvm.test=poweroff" \
 		--gdb "tcp:127.0.0.1:$GDB_PORT" --gdb-wait 2>"$out/gdb-attach.stderr" &
 	pid=$!
-	for ((i = 0; i < 100; i++)); do
-		gdb_listening "$GDB_PORT" && break
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if ! gdb_listening "$GDB_PORT"; then
-		kill "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-		reason="the gdb stub never listened on port $GDB_PORT ($(tail -n1 "$out/gdb-attach.stderr"))"
-		return
-	fi
+	gdb_stub_up "$pid" "$out/gdb-attach.stderr" || return
 	timeout 60 gdb -nx -batch -ex 'set confirm off' -ex "target remote 127.0.0.1:$GDB_PORT" \
 		-ex 'info registers rip' -ex 'stepi' -ex 'info registers rip' -ex 'info threads' \
 		-ex 'detach' >"$gout" 2>&1
@@ -55,24 +61,14 @@ case_gdb_attach() {
 # stop the vCPUs and report the stop, gdb reads the registers and detaches,
 # and the guest runs on until ktvm is told to stop (SIGTERM: 143).
 case_gdb_interrupt() {
-	local pid gpid st gout=$out/gdb-interrupt.gdb i rip
+	local pid gpid st gout=$out/gdb-interrupt.gdb rip
 	command -v gdb >/dev/null || { reason="gdb is not installed"; return; }
 	ip link set lo up 2>/dev/null || true
 	"$KTVM" run --kernel "$VMLINUX" --initrd "$INITRD" --memory 256M --timeout 90 \
 		--console file:"$out/gdb-interrupt.console" --cmdline "quiet ktvm.test=hang" \
 		--gdb "tcp:127.0.0.1:$GDB_PORT" 2>"$out/gdb-interrupt.stderr" &
 	pid=$!
-	for ((i = 0; i < 100; i++)); do
-		gdb_listening "$GDB_PORT" && break
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if ! gdb_listening "$GDB_PORT"; then
-		kill "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-		reason="the gdb stub never listened on port $GDB_PORT ($(tail -n1 "$out/gdb-interrupt.stderr"))"
-		return
-	fi
+	gdb_stub_up "$pid" "$out/gdb-interrupt.stderr" || return
 	timeout 90 gdb -nx -batch -ex 'set confirm off' -ex "target remote 127.0.0.1:$GDB_PORT" \
 		-ex 'continue' -ex 'info registers rip' -ex 'detach' >"$gout" 2>&1 &
 	gpid=$!
