@@ -76,7 +76,32 @@ unit_srcs = $(filter-out $(CORE_SRCS),$(shell cat tests/unit/$(1).srcs 2>/dev/nu
 unit_objs = $(patsubst %.c,$(BUILD)/%.o,$(call unit_srcs,$(1)))
 unit_libs = $(filter-out $(LDLIBS),$(shell cat tests/unit/$(1).libs 2>/dev/null))
 
-.PHONY: all clean test unit e2e demo soak format bench check-clang man install cross-deps
+.PHONY: all clean test unit e2e demo soak format bench check-clang man install cross-deps deps
+
+# Debian packages (deps/packages.txt): every build step first runs
+# deps/ensure.sh for the groups its goals need: as root it installs what is
+# missing, otherwise it prints the one apt-get line and make stops (status 2).
+DEPS_unit := unit
+DEPS_test := unit e2e arm64
+DEPS_e2e := e2e
+DEPS_demo := e2e
+DEPS_soak := e2e
+DEPS_bench := e2e bench
+DEPS_bench-datapath := bench
+DEPS_man := man
+DEPS_install := man
+DEPS_check-clang := clang unit
+DEPS_analyze := analyze
+DEPS_cppcheck := analyze
+DEPS_clang-tidy := analyze
+DEPS_fuzz := fuzz
+DEPS_fuzz-smoke := fuzz
+DEPS_valgrind := valgrind unit
+DEPS_GROUPS := build $(if $(CROSS_COMPILE),arm64) \
+	$(sort $(foreach g,$(or $(MAKECMDGOALS),all),$(DEPS_$(g))))
+.DEFAULT_GOAL := all
+deps:
+	@deps/ensure.sh $(DEPS_GROUPS)
 
 PREFIX ?= /usr/local
 MAN_PAGE := build/ktvm.1
@@ -102,7 +127,7 @@ $(BUILD)/ktvm-testhooks: $(TESTHOOKS_OBJS) $(MAIN_OBJ)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/vmm/seccomp-testhooks.o: vmm/seccomp.c
+$(BUILD)/vmm/seccomp-testhooks.o: vmm/seccomp.c | deps
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $< (test hooks)")
 	$(Q)$(CC) $(CFLAGS) -DKTVM_TEST_HOOKS -c -o $@ $<
@@ -110,29 +135,29 @@ $(BUILD)/vmm/seccomp-testhooks.o: vmm/seccomp.c
 # The man page is written in scdoc (docs/ktvm.1.scd).
 man: $(MAN_PAGE)
 
-$(MAN_PAGE): docs/ktvm.1.scd
+$(MAN_PAGE): docs/ktvm.1.scd | deps
 	@mkdir -p $(dir $@)
 	scdoc < $< > $@
 
-install: $(KTVM_BIN) $(MAN_PAGE)
+install: $(KTVM_BIN) $(MAN_PAGE) | deps
 	install -D -m 0755 $(KTVM_BIN) $(DESTDIR)$(PREFIX)/bin/ktvm
 	install -D -m 0644 $(MAN_PAGE) $(DESTDIR)$(PREFIX)/share/man/man1/ktvm.1
 	install -D -m 0644 contrib/bash-completion/ktvm \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/ktvm
 
 # The tree must be warnings-clean under clang too (CI runs this).
-check-clang:
+check-clang: | deps
 	$(MAKE) CC=clang BUILD=build/$(ARCH)-clang KTVM_BIN=build/$(ARCH)-clang/ktvm \
 		build/$(ARCH)-clang/ktvm $(UNIT_BINS:$(BUILD)/%=build/$(ARCH)-clang/%)
 
-$(BUILD)/%.o: %.c | $(CROSS_STAMP)
+$(BUILD)/%.o: %.c | $(CROSS_STAMP) deps
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
 .SECONDEXPANSION:
 .SECONDARY: $(foreach t,$(UNIT_SRCS:tests/unit/%.c=%),$(call unit_objs,$(t)))
-$(BUILD)/tests/%: tests/unit/%.c $(CORE_OBJS) $$(call unit_objs,$$*)
+$(BUILD)/tests/%: tests/unit/%.c $(CORE_OBJS) $$(call unit_objs,$$*) | deps
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST    $@")
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(CORE_OBJS) $(call unit_objs,$*) $(LDFLAGS) \
@@ -141,26 +166,26 @@ $(BUILD)/tests/%: tests/unit/%.c $(CORE_OBJS) $$(call unit_objs,$$*)
 unit: $(UNIT_BINS) $(KTVM_BIN)
 	@tests/run_unit.sh $(UNIT_BINS)
 
-e2e: ktvm
+e2e: ktvm | deps
 	@tests/e2e/run.sh
 
-test: ktvm $(UNIT_BINS)
+test: ktvm $(UNIT_BINS) | deps
 	@tests/run_all.sh $(UNIT_BINS)
 
-demo: ktvm
+demo: ktvm | deps
 	@tests/e2e/demo.sh
 
 # make soak: the long soak and fault cases (issue 6): iperf3 both ways for
 # 10 minutes over 2 queue pairs, 50 boot/poweroff cycles, the TAP deleted
 # under traffic, SIGTERM under traffic.  make test runs them shortened.
-soak: ktvm
+soak: ktvm | deps
 	@E2E_SOAK_SECONDS=$${E2E_SOAK_SECONDS:-600} E2E_BOOT_CYCLES=$${E2E_BOOT_CYCLES:-50} \
 		tests/e2e/run.sh --only soak-iperf,soak-boot-cycles,fault-tap-delete,fault-sigterm
 
 # make bench: ktvm vs QEMU side by side (boot, network, multiqueue, memory,
 # device datapath); results in build/bench/ (results.json, results.md,
 # results.png).  BENCH_OPTS, e.g. "--quick" or "--only boot,mem".
-bench: ktvm $(BUILD)/bench/datapath
+bench: ktvm $(BUILD)/bench/datapath | deps
 	@tests/bench/suite.sh $(BENCH_OPTS)
 
 # Device datapath benchmark (issue 8): ktvm's virtio-net code driven by a fake
@@ -186,7 +211,7 @@ format:
 # The target architecture's -dev libraries for a cross build (into build/$(ARCH)-deps).
 cross-deps: build/$(ARCH)-deps/stamp
 
-build/$(ARCH)-deps/stamp: arch/$(ARCH)/cross-deps.sh
+build/$(ARCH)-deps/stamp: arch/$(ARCH)/cross-deps.sh | deps
 	arch/$(ARCH)/cross-deps.sh build/$(ARCH)-deps
 
 clean:
@@ -228,7 +253,7 @@ fuzz: $(FUZZ_BINS)
 
 .SECONDARY: $(FUZZ_BUILD)/obj/tests/fuzz/stubs.o
 
-$(FUZZ_BUILD)/obj/%.o: %.c
+$(FUZZ_BUILD)/obj/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZCC  $<")
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
@@ -250,7 +275,7 @@ fuzz-smoke: fuzz
 # Memcheck on the unit binaries, built apart with DWARF 4 (valgrind 3.19 cannot
 # read clang's DWARF 5 forms) and without sanitizers (ASan and valgrind don't mix).
 VG_BUILD := build/$(ARCH)-vg
-valgrind:
+valgrind: | deps
 	CFLAGS="-O1 -g -gdwarf-4" $(MAKE) BUILD=$(VG_BUILD) \
 		$(UNIT_BINS:$(BUILD)/%=$(VG_BUILD)/%)
 	@tests/run_valgrind.sh $(UNIT_BINS:$(BUILD)/%=$(VG_BUILD)/%)
@@ -260,7 +285,7 @@ analyze: cppcheck clang-tidy
 CPPCHECK_FLAGS := --enable=warning,performance,portability --error-exitcode=1 --inline-suppr \
 	--std=c11 --quiet -D__GNUC__ -D_GNU_SOURCE -D__x86_64__ -I. -Iarch/$(ARCH) \
 	--suppressions-list=.cppcheck-suppressions -j$(shell nproc)
-cppcheck:
+cppcheck: | deps
 	cppcheck $(CPPCHECK_FLAGS) $(CORE_SRCS) vmm/main.c tests/unit tests/fuzz
 
 # Files with open clang-analyzer findings that are false positives through
@@ -268,5 +293,5 @@ cppcheck:
 # right now: the fix is in the issue 6 report.  Remove them from here once fixed.
 TIDY_PENDING :=
 ANALYZE_SRCS := $(filter-out $(TIDY_PENDING),$(CORE_SRCS) vmm/main.c) $(wildcard tests/fuzz/*.c)
-clang-tidy:
+clang-tidy: | deps
 	@tests/run_clang_tidy.sh -- -std=gnu11 -D_GNU_SOURCE -DKTVM_FUZZ -I. -Iarch/$(ARCH) -- $(ANALYZE_SRCS)

@@ -12,7 +12,7 @@ log_dir=build/test-logs
 mkdir -p "$log_dir"
 
 # Real kernels for the loader unit tests (cached under build/e2e).
-if tests/e2e/fetch-kernel.sh >"$log_dir/fetch-kernel.log" 2>&1; then
+if tests/e2e/fetch-kernel.sh 3>&2 >"$log_dir/fetch-kernel.log" 2>&1; then
 	export KTVM_TEST_KERNEL=$PWD/build/e2e/kernel/vmlinuz
 	export KTVM_TEST_VMLINUX=$PWD/build/e2e/kernel/vmlinux
 else
@@ -20,7 +20,7 @@ else
 fi
 
 # Debian's arm64 Image and the arm64 venue's images (build/e2e/arm64).
-if tests/e2e/arm64/prepare.sh >"$log_dir/arm64-prepare.log" 2>&1; then
+if tests/e2e/arm64/prepare.sh 3>&2 >"$log_dir/arm64-prepare.log" 2>&1; then
 	export KTVM_TEST_ARM64_IMAGE=$PWD/build/e2e/arm64/Image
 else
 	echo "warning: could not fetch Debian's arm64 kernel (see $log_dir/arm64-prepare.log); real-image tests skip"

@@ -25,5 +25,13 @@ for bin in "$@"; do
 	pass=$((pass + p))
 	fail=$((fail + f))
 done
+# The package check (deps/ensure.sh and its Makefile wiring), with fakes.
+dir=$(cd "$(dirname "$0")" && pwd)
+out=$("$dir/deps/test.sh" 2>&1)
+printf '%s\n' "$out" | grep -v '^PASS '
+p=$(sed -n 's/^deps: \([0-9]*\) passed, \([0-9]*\) failed/\1/p' <<<"$out")
+f=$(sed -n 's/^deps: \([0-9]*\) passed, \([0-9]*\) failed/\2/p' <<<"$out")
+pass=$((pass + ${p:-0}))
+fail=$((fail + ${f:-1}))
 echo "unit: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

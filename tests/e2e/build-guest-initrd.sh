@@ -13,7 +13,7 @@ set -euo pipefail
 
 OUT=$E2E_BUILD/guest
 KDIR=$E2E_BUILD/kernel
-# Programs for the network cases (from packages.txt), as /usr/bin/NAME in the guest.
+# Programs for the network cases (group e2e of deps/packages.txt), as /usr/bin/NAME in the guest.
 NET_PROGS=(/usr/bin/iperf3 /usr/sbin/ethtool /usr/bin/ping)
 # Guest modules: these and their dependencies (modinfo -F depends).
 NET_MODULES="virtio_pci virtio_net pvpanic_pci"
@@ -84,7 +84,7 @@ printf '%s\n' "${order[@]}" >"$net/modules.list"
 # Programs and their libraries (ldd), at the same paths as here; the busybox
 # ping applet stays as /bin/ping, iputils' (for -M do) is /usr/bin/iping.
 for p in "${NET_PROGS[@]}"; do
-	[[ -x $p ]] || die "$p missing (packages.txt)"
+	[[ -x $p ]] || die "$p missing (deps/packages.txt, group e2e)"
 	b=$(basename "$p")
 	[[ $b == ping ]] && b=iping
 	cp -L "$p" "$net/usr/bin/$b"

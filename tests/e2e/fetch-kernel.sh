@@ -31,8 +31,8 @@ REL=${PKG#linux-image-}
 TMP=$(mktemp -d "$E2E_BUILD/.kernel.XXXXXX" 2>/dev/null || { mkdir -p "$E2E_BUILD" && mktemp -d "$E2E_BUILD/.kernel.XXXXXX"; })
 trap 'rm -rf "$TMP"' EXIT
 chmod 755 "$TMP" # apt drops to user _apt for downloads
-log "downloading $PKG"
-(cd "$TMP" && apt-get download -qq "$PKG" >"$TMP/apt.log" 2>&1) || { cat "$TMP/apt.log" >&2; die "apt-get download $PKG failed"; }
+progress "Debian's x86_64 kernel ($PKG) into $OUT (once; cached)"
+download_debs "$TMP" "$PKG"
 dpkg -x "$TMP"/*.deb "$TMP/root"
 
 mkdir -p "$TMP/out"

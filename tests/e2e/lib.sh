@@ -11,23 +11,42 @@ export E2E_BUILD KTVM # used by child shells (vmm.sh adapters)
 log() { printf 'e2e: %s\n' "$*" >&2; }
 die() { printf 'e2e: error: %s\n' "$*" >&2; exit 1; }
 
-# Install the Debian packages the harness needs (tests/e2e/packages.txt) if any
-# is missing. Only root can; others get a clear message instead of a late failure.
+# Install the Debian packages the harness needs (group e2e of
+# deps/packages.txt, the project's one list) if any is missing: as root
+# deps/ensure.sh installs them, otherwise it prints the apt-get line.
 ensure_packages() {
-	local missing=() p
-	while read -r p; do
-		[[ -z $p || $p == \#* ]] && continue
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
-	done <"$E2E_SRC/packages.txt"
-	((${#missing[@]} == 0)) && return 0
-	[[ $(id -u) == 0 ]] || die "missing packages (run as root or install): ${missing[*]}"
-	log "installing ${missing[*]}"
-	# Quiet: apt's progress output would drown the test report.
-	if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1; then
-		apt-get update -qq >/dev/null 2>&1 || true
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
-			die "apt-get install ${missing[*]} failed"
-	fi
+	"$REPO/deps/ensure.sh" e2e "$@" || die "missing Debian packages (above)"
+}
+
+# progress MSG: a line for the person watching (fd 3 when the caller opened it,
+# e.g. run_all.sh, which sends the rest of a fetch's output to a log file).
+progress() {
+	if { true >&3; } 2>/dev/null; then printf 'fetch: %s\n' "$*" >&3; else printf 'fetch: %s\n' "$*" >&2; fi
+}
+
+# download_debs DIR PKG...: apt-get download each package into DIR (nothing is
+# installed), one progress line per package with its size, after one line with
+# the total; one apt-get update when the lists do not know a package.
+download_debs() {
+	local dir=$1 p s i=0 total=0
+	shift
+	local -a size=()
+	for p; do
+		s=$(apt-cache show --no-all-versions "$p" 2>/dev/null | awk '/^Size:/ { print $2; exit }')
+		if [[ -z $s ]]; then
+			apt-get update -qq >/dev/null 2>&1 || true
+			s=$(apt-cache show --no-all-versions "$p" 2>/dev/null | awk '/^Size:/ { print $2; exit }')
+		fi
+		size+=("${s:-0}")
+		total=$((total + ${s:-0}))
+	done
+	progress "downloading $# Debian packages, about $(((total + 524288) / 1048576)) MiB"
+	for p; do
+		progress "[$((i + 1))/$#] $p ($(((size[i] + 52429) / 104858 / 10)).$(((size[i] + 52429) / 104858 % 10)) MiB)"
+		(cd "$dir" && apt-get download -qq "$p" >>"$dir/apt.log" 2>&1) ||
+			{ cat "$dir/apt.log" >&2; die "apt-get download $p failed"; }
+		i=$((i + 1))
+	done
 }
 
 # True when this host's /dev/kvm can run Linux itself (a CPU with vmx or svm).

@@ -85,7 +85,7 @@ host_cases() {
 		return
 	fi
 	host_case cli-missing-kernel 2 5 run --kernel "$RUN/no-such-kernel"
-	host_case cli-text-kernel 2 5 run --kernel "$E2E_SRC/packages.txt"
+	host_case cli-text-kernel 2 5 run --kernel "$REPO/deps/packages.txt"
 	host_case cli-cpus-0 2 5 run --kernel "$k" --cpus 0
 	host_case cli-memory-1 2 5 run --kernel "$k" --memory 1
 	# A /dev/kvm that cannot run Linux (kvm_pvm) must be refused up front,

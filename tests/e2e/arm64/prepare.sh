@@ -39,10 +39,8 @@ PKG=${PKG%:arm64}
 # iperf3/ethtool and the packages of their libraries (apt-cache depends; the
 # libraries actually copied are the ELF NEEDED closure, see tools_root).
 TOOL_PKGS=(iperf3 libiperf0 libsctp1 libssl3 ethtool libmnl0 libc6)
-log "downloading $PKG, busybox-static, ${TOOL_PKGS[*]} (arm64)"
-(cd "$TMP" && apt-get download -qq "$PKG:arm64" busybox-static:arm64 "${TOOL_PKGS[@]/%/:arm64}" \
-	>"$TMP/apt.log" 2>&1) ||
-	{ cat "$TMP/apt.log" >&2; die "apt-get download failed"; }
+progress "Debian's arm64 kernel ($PKG), busybox and guest tools into $OUT (once; cached)"
+download_debs "$TMP" "$PKG:arm64" busybox-static:arm64 "${TOOL_PKGS[@]/%/:arm64}"
 for d in "$TMP"/*.deb; do dpkg -x "$d" "$TMP/x"; done
 REL=${PKG#linux-image-}
 cp "$TMP/x/boot/vmlinuz-$REL" "$TMP/Image"

@@ -16,14 +16,7 @@ set -euo pipefail
 A_SRC=$E2E_SRC/arm64
 OUT=$E2E_BUILD/arm64
 
-for p in qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross device-tree-compiler; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=" $p"
-done
-if [[ -n ${missing:-} ]]; then
-	[[ $(id -u) == 0 ]] || die "missing packages:$missing"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null ||
-		{ apt-get update -qq >/dev/null; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null; }
-fi
+ensure_packages arm64
 "$A_SRC/prepare.sh"
 # E2E_ARM64_KTVM: an aarch64 ktvm already built (else cross-built here, static).
 KTVM_ARM=${E2E_ARM64_KTVM:-$REPO/build/aarch64/ktvm}
