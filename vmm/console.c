@@ -311,7 +311,7 @@ size_t console_filter_escapes(struct console *c, uint8_t *buf, size_t len)
 			}
 			if (ch == 's' || ch == 'S') {
 				if (c->vm)
-					vm_stats_print(c->vm, STDERR_FILENO);
+					vm_stats_print_table(c->vm, STDERR_FILENO);
 				continue;
 			}
 			if (ch == 'b' || ch == 'B') {

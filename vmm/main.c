@@ -7,6 +7,7 @@
 
 #include "vmm/api.h"
 #include "vmm/config_json.h"
+#include "vmm/ctl.h"
 #include "vmm/ktvm.h"
 
 static void print_help(FILE *out)
@@ -22,6 +23,10 @@ static void print_help(FILE *out)
 		"                                     to the control socket of a 'ktvm run --api-sock\n"
 		"                                     SOCKET'; prints the answer, status 0 unless it\n"
 		"                                     is an error\n"
+		"  ktvm ctl SOCKET stats [--json] [--watch]\n"
+		"                                     statistics as a table per NIC and queue\n"
+		"                                     (--json: the JSON line; --watch: every second\n"
+		"                                     until Ctrl-C)\n"
 		"  ktvm --version                     print the version\n"
 		"  ktvm --help                        this text\n"
 		"\n"
@@ -61,17 +66,8 @@ int main(int argc, char **argv)
 			return ret;
 		return config_json_print(&cfg, stdout) ? KTVM_EXIT_ERROR : 0;
 	}
-	if (!strcmp(argv[1], "ctl")) {
-		if (argc == 3 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
-			printf("Usage: ktvm ctl SOCKET pause|resume|stats|stop|help\n");
-			return 0;
-		}
-		if (argc != 4) {
-			fprintf(stderr, "ktvm: usage: ktvm ctl SOCKET pause|resume|stats|stop|help\n");
-			return KTVM_EXIT_USAGE;
-		}
-		return api_client(argv[2], argv[3], stdout, stderr);
-	}
+	if (!strcmp(argv[1], "ctl"))
+		return ctl_main(argc - 1, argv + 1, stdout, stderr);
 	if (strcmp(argv[1], "run") != 0) {
 		fprintf(stderr, "ktvm: unknown command '%s' (see 'ktvm --help')\n", argv[1]);
 		return KTVM_EXIT_USAGE;

@@ -148,6 +148,9 @@ static void event_loop(struct vm *vm, sigset_t *sigs)
 		}
 	}
 	vm_stats_prepare();
+	/* The 1 Hz sampler behind the statistics' rates: its timerfd before the filter. */
+	if (stats_rate_start(vm))
+		log_msg(LOG_WARN, "stats", "no per-second rates in the statistics: %s", strerror(errno));
 	trim_startup_memory();
 	/* After the vCPU threads exist (they must not inherit this filter). */
 	if (ktvm_seccomp_enter(KTVM_THREAD_MAIN)) {
@@ -156,6 +159,7 @@ static void event_loop(struct vm *vm, sigset_t *sigs)
 	}
 	vm_loop_run(vm);
 out:
+	stats_rate_stop();
 	api_close(ls.api);
 	for (unsigned int i = 0; i < ARRAY_SIZE(hs); i++)
 		vm_loop_del(vm, hs[i]);

@@ -93,6 +93,20 @@ static json_object *ring_json(struct virtio_net *n, unsigned int queue)
 	return o;
 }
 
+/* "rate": packets and bits per second over the last whole second (stats_rate.c). */
+static void rate_json(json_object *o, struct virtio_net *n, unsigned int queue)
+{
+	json_object *r;
+	double pps, bps;
+
+	if (!stats_rate_get(n, queue, &pps, &bps))
+		return;
+	r = json_object_new_object();
+	json_object_object_add(r, "packets_per_s", json_object_new_double(pps));
+	json_object_object_add(r, "bits_per_s", json_object_new_double(bps));
+	json_object_object_add(o, "rate", r);
+}
+
 static void nic_json(struct virtio_net *n, void *opaque)
 {
 	json_object *nics = opaque, *o = json_object_new_object(), *qs = json_object_new_array();
@@ -122,6 +136,7 @@ static void nic_json(struct virtio_net *n, void *opaque)
 		json_object_object_add(j, "dir",
 				       json_object_new_string(q % 2 == VIRTIO_NET_RXQ ? "rx" : "tx"));
 		json_object_object_add(j, "ring", ring_json(n, q));
+		rate_json(j, n, q);
 		json_object_array_add(qs, j);
 	}
 	json_object_object_add(o, "rx", dir_json(&tot[VIRTIO_NET_RXQ], true));
@@ -202,5 +217,29 @@ void vm_stats_print(struct vm *vm, int fd)
 			break;
 		off += (size_t)w;
 	}
+	free(s);
+}
+
+void vm_stats_print_table(struct vm *vm, int fd)
+{
+	char *s = vm_stats_json(vm), *buf = NULL;
+	size_t len = 0, off = 0;
+	FILE *mem;
+
+	if (!s)
+		return;
+	mem = open_memstream(&buf, &len);
+	if (mem) {
+		stats_table_write(mem, s);
+		fclose(mem);
+	}
+	while (buf && off < len) {
+		ssize_t w = write(fd, buf + off, len - off);
+
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	free(buf);
 	free(s);
 }

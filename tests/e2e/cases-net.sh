@@ -208,7 +208,8 @@ case_net_pcap() {
 }
 
 # --api-sock: ktvm ctl pause stops the guest answering pings, resume brings it
-# back, stats is one JSON line (paused true), kill -USR1 prints the stats on
+# back, stats --json is one JSON line (paused true), stats a table whose rate
+# column shows pings as RX packets per second, kill -USR1 prints the stats on
 # stderr, a bad command gets "error:", stop ends ktvm with status 0 and removes
 # the socket.
 case_net_api() {
@@ -224,13 +225,27 @@ case_net_api() {
 		reason="the guest answered pings while paused"
 		return
 	fi
+	ans=$("$KTVM" ctl "$sock" stats --json) || { reason="ctl stats --json failed: $ans"; return; }
+	[[ $ans == '{'*'"paused":true'*'"nics":[{"name":"net0"'* ]] || { reason="ctl stats --json answered '${ans:0:120}'"; return; }
 	ans=$("$KTVM" ctl "$sock" stats) || { reason="ctl stats failed: $ans"; return; }
-	[[ $ans == '{'*'"paused":true'*'"nics":[{"name":"net0"'* ]] || { reason="ctl stats answered '${ans:0:120}'"; return; }
+	printf '%s\n' "$ans" >"$out/net-api.table"
+	[[ $ans == *", paused, "* && $ans == *"net0: tap $TAP, mac $DEFAULT_MAC"* && $ans == *"queue dir"*"pkt/s"* ]] ||
+		{ reason="ctl stats printed no table: '${ans:0:160}'"; return; }
 	pid=$(pgrep -P "$G_PID" -x ktvm | head -n1)
 	[[ -n $pid ]] && kill -USR1 "$pid"
 	poll_for "$out/net-api.stderr" '"nics":[{"name":"net0"' 10 || { reason="kill -USR1 printed no statistics"; return; }
 	ans=$("$KTVM" ctl "$sock" resume) && [[ $ans == ok ]] || { reason="ctl resume answered '$ans'"; return; }
 	host_ping -c 2 -W 5 -w 30 || { reason="the guest does not answer pings after resume"; return; }
+	# The table's rate column: pings at 10/s show as RX packets per second within a few samples.
+	timeout 20 ping -q -i 0.1 -c 100 "$GUEST_IP" >/dev/null 2>&1 &
+	local pinger=$! rate=0 t
+	for t in $(seq 1 40); do
+		rate=$("$KTVM" ctl "$sock" stats | awk '$1 == "total" && $2 == "rx" { print int($8) }')
+		((${rate:-0} > 0)) && break
+		sleep 0.25 # polling, bounded by the loop (40 tries)
+	done
+	kill "$pinger" 2>/dev/null; wait "$pinger" 2>/dev/null
+	((${rate:-0} > 0)) || { reason="ctl stats showed no RX rate under 10 pings/s"; return; }
 	if ans=$("$KTVM" ctl "$sock" frobnicate); then
 		reason="a bad command succeeded: '$ans'"
 		return
@@ -240,7 +255,7 @@ case_net_api() {
 	guest_reap 30
 	((G_STATUS == 0)) || { reason="ktvm ended with status $G_STATUS after ctl stop, want 0"; return; }
 	[[ ! -e $sock ]] || { reason="the control socket was left behind"; rm -f "$sock"; return; }
-	note="pause/resume/stats/stop, kill -USR1"
+	note="pause/resume/stats (table, rate $rate pkt/s, --json)/stop, kill -USR1"
 }
 
 # The guest's source MAC as the host sees it on the wire (tcpdump -e), and in

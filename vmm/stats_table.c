@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: MIT
+/*
+ * stats_table.c - the statistics JSON (stats.c) as a table a person reads:
+ * per NIC a header line, then a row per queue and a total per direction
+ * with packets, bytes, drops, kicks, interrupts and the rate over the last
+ * second.  It works on the JSON text, not on the devices, so the same code
+ * serves `ktvm ctl SOCK stats` (the client has only the text) and Ctrl-A s.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <json-c/json.h>
+
+#include "vmm/stats.h"
+
+static uint64_t u64_at(json_object *o, const char *k)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) ? (uint64_t)json_object_get_uint64(v) : 0;
+}
+
+static const char *str_at(json_object *o, const char *k)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) ? json_object_get_string(v) : "?";
+}
+
+/* 1234567 -> "1.2M": a column stays narrow whatever the count. */
+static const char *human(uint64_t v, char *buf, size_t len)
+{
+	static const char suffix[] = "KMGTPE";
+	double d = (double)v;
+	int i = -1;
+
+	if (v < 10000) {
+		snprintf(buf, len, "%" PRIu64, v);
+		return buf;
+	}
+	while (d >= 1000 && i < (int)sizeof(suffix) - 2) {
+		d /= 1000;
+		i++;
+	}
+	snprintf(buf, len, "%.1f%c", d, suffix[i]);
+	return buf;
+}
+
+static void row(FILE *out, const char *queue, json_object *q)
+{
+	json_object *drops, *rate;
+	char b[5][16];
+	char pps[16] = "-", mbps[16] = "-";
+
+	if (json_object_object_get_ex(q, "rate", &rate)) {
+		snprintf(pps, sizeof(pps), "%.0f", json_object_get_double(json_object_object_get(rate, "packets_per_s")));
+		snprintf(mbps, sizeof(mbps), "%.2f",
+			 json_object_get_double(json_object_object_get(rate, "bits_per_s")) / 1e6);
+	}
+	json_object_object_get_ex(q, "drops", &drops);
+	fprintf(out, "  %-6s %-3s %9s %9s %7s %9s %9s %9s %9s\n", queue, str_at(q, "dir"),
+		human(u64_at(q, "packets"), b[0], sizeof(b[0])), human(u64_at(q, "bytes"), b[1], sizeof(b[1])),
+		human(u64_at(drops, "total"), b[2], sizeof(b[2])), human(u64_at(q, "kicks"), b[3], sizeof(b[3])),
+		human(u64_at(q, "interrupts"), b[4], sizeof(b[4])), pps, mbps);
+}
+
+/* The total of a direction: the NIC's "rx"/"tx" object plus the summed rates. */
+static void total_row(FILE *out, json_object *nic, json_object *queues, const char *dir)
+{
+	json_object *t, *copy;
+	double pps = 0, bps = 0;
+	bool have_rate = false;
+	size_t nq = json_object_array_length(queues);
+
+	if (!json_object_object_get_ex(nic, dir, &t))
+		return;
+	for (size_t i = 0; i < nq; i++) {
+		json_object *q = json_object_array_get_idx(queues, i), *rate;
+
+		if (strcmp(str_at(q, "dir"), dir) || !json_object_object_get_ex(q, "rate", &rate))
+			continue;
+		have_rate = true;
+		pps += json_object_get_double(json_object_object_get(rate, "packets_per_s"));
+		bps += json_object_get_double(json_object_object_get(rate, "bits_per_s"));
+	}
+	/* A shallow copy with "dir" and "rate" added, printed as a row. */
+	copy = json_object_new_object();
+	json_object_object_foreach(t, k, v) json_object_object_add(copy, k, json_object_get(v));
+	json_object_object_add(copy, "dir", json_object_new_string(dir));
+	if (have_rate) {
+		json_object *r = json_object_new_object();
+
+		json_object_object_add(r, "packets_per_s", json_object_new_double(pps));
+		json_object_object_add(r, "bits_per_s", json_object_new_double(bps));
+		json_object_object_add(copy, "rate", r);
+	}
+	row(out, "total", copy);
+	json_object_put(copy);
+}
+
+int stats_table_write(FILE *out, const char *json)
+{
+	json_object *root = json_tokener_parse(json), *nics, *ram;
+	size_t n;
+	char b[16];
+
+	if (!root || !json_object_object_get_ex(root, "nics", &nics) ||
+	    !json_object_is_type(nics, json_type_array)) {
+		json_object_put(root);
+		return -1;
+	}
+	fprintf(out, "ktvm %s, %" PRIu64 " vCPU%s%s", str_at(root, "ktvm"), u64_at(root, "cpus"),
+		u64_at(root, "cpus") == 1 ? "" : "s",
+		json_object_get_boolean(json_object_object_get(root, "paused")) ? ", paused" : "");
+	if (json_object_object_get_ex(root, "guest_ram", &ram))
+		fprintf(out, ", %s bytes of guest RAM", human(u64_at(ram, "bytes"), b, sizeof(b)));
+	n = json_object_array_length(nics);
+	fprintf(out, ", %zu NIC%s\n", n, n == 1 ? "" : "s");
+	for (size_t i = 0; i < n; i++) {
+		json_object *nic = json_object_array_get_idx(nics, i), *queues;
+
+		fprintf(out, "%s: tap %s, mac %s, %" PRIu64 " of %" PRIu64 " queue pairs active\n",
+			str_at(nic, "name"), str_at(nic, "tap"), str_at(nic, "mac"), u64_at(nic, "active_pairs"),
+			u64_at(nic, "queue_pairs"));
+		fprintf(out, "  %-6s %-3s %9s %9s %7s %9s %9s %9s %9s\n", "queue", "dir", "packets", "bytes",
+			"drops", "kicks", "irqs", "pkt/s", "Mbit/s");
+		if (!json_object_object_get_ex(nic, "queues", &queues))
+			continue;
+		for (size_t j = 0; j < json_object_array_length(queues); j++) {
+			json_object *q = json_object_array_get_idx(queues, j);
+			char name[12];
+
+			snprintf(name, sizeof(name), "%" PRIu64, u64_at(q, "queue"));
+			row(out, name, q);
+		}
+		total_row(out, nic, queues, "rx");
+		total_row(out, nic, queues, "tx");
+	}
+	json_object_put(root);
+	return 0;
+}
