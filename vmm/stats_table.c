@@ -102,8 +102,6 @@ int stats_table_write(FILE *out, const char *json)
 {
 	json_object *root = json_tokener_parse(json), *nics, *ram;
 	size_t n;
-	char b[16];
-
 	if (!root || !json_object_object_get_ex(root, "nics", &nics) ||
 	    !json_object_is_type(nics, json_type_array)) {
 		json_object_put(root);
@@ -112,8 +110,14 @@ int stats_table_write(FILE *out, const char *json)
 	fprintf(out, "ktvm %s, %" PRIu64 " vCPU%s%s", str_at(root, "ktvm"), u64_at(root, "cpus"),
 		u64_at(root, "cpus") == 1 ? "" : "s",
 		json_object_get_boolean(json_object_object_get(root, "paused")) ? ", paused" : "");
-	if (json_object_object_get_ex(root, "guest_ram", &ram))
-		fprintf(out, ", %s bytes of guest RAM", human(u64_at(ram, "bytes"), b, sizeof(b)));
+	if (json_object_object_get_ex(root, "guest_ram", &ram)) {
+		uint64_t bytes = u64_at(ram, "bytes");
+
+		if (bytes >= (1u << 20))
+			fprintf(out, ", %" PRIu64 " MiB guest RAM", bytes >> 20);
+		else
+			fprintf(out, ", %" PRIu64 " bytes guest RAM", bytes);
+	}
 	n = json_object_array_length(nics);
 	fprintf(out, ", %zu NIC%s\n", n, n == 1 ? "" : "s");
 	for (size_t i = 0; i < n; i++) {

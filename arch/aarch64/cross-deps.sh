@@ -17,6 +17,9 @@ dpkg --print-foreign-architectures | grep -qx arm64 || {
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 chmod 755 "$tmp" # apt downloads as user _apt
+# Say what comes and about how much (the first cross build; cached after).
+size_of() { apt-cache show --no-all-versions "${PKGS[@]/%/:arm64}" 2>/dev/null | awk '/^Size:/ { s += $2 } END { printf "%d", s / 1048576 + 0.5 }'; }
+echo "cross-deps: downloading ${#PKGS[@]} arm64 library packages, about $(size_of) MiB, into $DIR (once)" >&2
 if ! (cd "$tmp" && apt-get download -qq "${PKGS[@]/%/:arm64}" >"$tmp/log" 2>&1); then
 	apt-get update -qq
 	(cd "$tmp" && apt-get download -qq "${PKGS[@]/%/:arm64}") || {

@@ -18,7 +18,7 @@ DEFAULT_MAC=02:00:00:00:00:01
 # iperf3 minimum, Mbit/s per direction (the venue's emulated CPU is slow).
 IPERF_MIN_MBPS=${E2E_IPERF_MIN_MBPS:-$([[ -n ${E2E_IN_VENUE:-} ]] && echo 50 || echo 1000)}
 
-NET_CASES=(net-ping net-mac net-mtu9000 net-offloads net-iperf net-rx-stall net-tap-eperm net-pcap net-api)
+NET_CASES=(net-ping net-mac net-mtu9000 net-offloads net-iperf net-rx-stall net-tap-eperm net-pcap net-api demo)
 
 tap_setup() { # [MTU]
 	ip link del "$TAP" 2>/dev/null || true
@@ -229,7 +229,7 @@ case_net_api() {
 	[[ $ans == '{'*'"paused":true'*'"nics":[{"name":"net0"'* ]] || { reason="ctl stats --json answered '${ans:0:120}'"; return; }
 	ans=$("$KTVM" ctl "$sock" stats) || { reason="ctl stats failed: $ans"; return; }
 	printf '%s\n' "$ans" >"$out/net-api.table"
-	[[ $ans == *", paused, "* && $ans == *"net0: tap $TAP, mac $DEFAULT_MAC"* && $ans == *"queue dir"*"pkt/s"* ]] ||
+	[[ $ans == *", paused, "* && $ans == *"net0: tap $TAP, mac $DEFAULT_MAC"* && $ans == *"queue  dir"*"pkt/s"* ]] ||
 		{ reason="ctl stats printed no table: '${ans:0:160}'"; return; }
 	pid=$(pgrep -P "$G_PID" -x ktvm | head -n1)
 	[[ -n $pid ]] && kill -USR1 "$pid"
@@ -256,6 +256,46 @@ case_net_api() {
 	((G_STATUS == 0)) || { reason="ktvm ended with status $G_STATUS after ctl stop, want 0"; return; }
 	[[ ! -e $sock ]] || { reason="the control socket was left behind"; rm -f "$sock"; return; }
 	note="pause/resume/stats (table, rate $rate pkt/s, --json)/stop, kill -USR1"
+}
+
+# make demo's VM (demo-net.sh, the script `make demo` runs) driven through its
+# console as a person would: the banner, ping the host, ethtool -l shows 2
+# queue pairs, Ctrl-A s prints the statistics table, poweroff gives status 0
+# and the TAP is gone.  Typed lines are echoed by the guest's tty, so each
+# command prints a marker that its echo cannot contain (DEMO-$((40+2)) -> DEMO-42).
+case_demo() {
+	local st
+	G_DIR=$(mktemp -d /tmp/ktvm-e2e-demo.XXXXXX)
+	G_CON=$G_DIR/console
+	: >"$G_CON"
+	mkfifo "$G_DIR/in"
+	exec {G_IN}<>"$G_DIR/in"
+	G_T0=$(now_ms)
+	# script(1): the console on a terminal, as in `make demo` (Ctrl-A escapes
+	# are read from a terminal only); ktvm's stderr shares it.
+	timeout -k 5 210 script -q -e -f -c "$(printf '%q ' "$E2E_SRC/demo-net.sh" "$KTVM" "$VMLINUX" \
+		"$NET_INITRD" --timeout 180)" /dev/null <"$G_DIR/in" >"$G_CON" 2>"$out/demo.stderr" {G_IN}>&- &
+	G_PID=$!
+	wait_for "$G_CON" "Ctrl-A s " 120 "$G_PID" ||
+		{ reason="no demo banner ($(tail -n1 "$out/demo.stderr"))"; return; }
+	grep -q "ktvm demo: 2 vCPUs; eth0 $GUEST_IP/24 is ktvm's virtio-net NIC (2 queue pairs) on host TAP ktvm-demo0 $HOST_IP" "$G_CON" ||
+		{ reason="banner: '$(grep -m1 'ktvm demo:' "$G_CON" | tr -d '\r')'"; return; }
+	grep -q "ping -c 3 $HOST_IP" "$G_CON" || { reason="the banner does not say how to ping the host"; return; }
+	printf 'ping -c 3 -W 5 %s; echo "DEMO-$((40+2)) ping rc=$?"\n' "$HOST_IP" >&"$G_IN"
+	wait_for "$G_CON" "DEMO-42 ping rc=" 60 "$G_PID" || { reason="ping from the demo guest never finished"; return; }
+	grep -q "DEMO-42 ping rc=0" "$G_CON" || { reason="the demo guest cannot ping the host"; return; }
+	printf 'echo "DEMO-$((40+3)) combined=$(ethtool -l eth0 | grep -c "^Combined:.*2")"\n' >&"$G_IN"
+	wait_for "$G_CON" "DEMO-43 combined=" 30 "$G_PID" || { reason="ethtool -l never answered"; return; }
+	grep -q "DEMO-43 combined=2" "$G_CON" || { reason="ethtool -l eth0 does not show 2 queue pairs (max and current)"; return; }
+	printf '\001s' >&"$G_IN"
+	wait_for "$G_CON" "net0: tap ktvm-demo0, mac $DEFAULT_MAC, 2 of 2 queue pairs active" 20 "$G_PID" ||
+		{ reason="Ctrl-A s printed no statistics table"; return; }
+	wait_for "$G_CON" "total  tx" 10 "$G_PID" || { reason="the statistics table has no totals"; return; }
+	printf 'poweroff\n' >&"$G_IN"
+	guest_reap 60
+	((G_STATUS == 0)) || { reason="poweroff ended the demo with status $G_STATUS, want 0"; return; }
+	[[ ! -e /sys/class/net/ktvm-demo0 ]] || { reason="the demo's TAP ktvm-demo0 was left behind"; ip link del ktvm-demo0; return; }
+	note="banner, ping, ethtool -l (2 pairs), Ctrl-A s table, poweroff 0, TAP removed"
 }
 
 # The guest's source MAC as the host sees it on the wire (tcpdump -e), and in

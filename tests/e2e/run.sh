@@ -135,20 +135,47 @@ fi
 # Cases that FAILed with a crashed guest on record: a triple fault, a kernel
 # panic, a BUG or double fault.  Nested SVM in the emulated venue produces
 # these now and then, with QEMU as the inner VMM too (seen at 4 and 64 vCPUs).
+CRASH_RE='triple fault|Kernel panic|BUG: |double fault|general protection fault'
 crashed_cases() {
 	local name
 	sed -n 's/^FAIL \([a-z0-9-]*\):.*/\1/p' "$RUN/summary.txt" | while read -r name; do
 		[[ -n $name && $name != venue ]] || continue
-		if grep -qsE 'triple fault|Kernel panic|BUG: |double fault|general protection fault' \
-			"$RUN/$name.console" "$RUN/$name.stderr"; then
+		if grep -qsE "$CRASH_RE" "$RUN/$name.console" "$RUN/$name.stderr"; then
 			echo "$name"
 		fi
 	done
 	return 0 # an ordinary FAIL is not an error here (set -e, pipefail)
 }
 
+# keep_attempt NAME: move the files of NAME's failed attempt (console, stderr,
+# status, result, snapshots ...) to NAME.tryK.*, K = 1, 2, ..., so a retry
+# does not overwrite the evidence; .done and .result go with them, so the case
+# runs again.  Prints K.
+keep_attempt() {
+	local name=$1 k=1 f rest
+	while compgen -G "$RUN/$name.try$k.*" >/dev/null; do k=$((k + 1)); done
+	for f in "$RUN/$name".*; do
+		[[ -e $f ]] || continue
+		rest=${f#"$RUN/$name."}
+		[[ $rest == tries || $rest == try[0-9]* ]] && continue
+		mv "$f" "$RUN/$name.try$k.$rest"
+	done
+	echo "$k"
+}
+
+# last_console_lines FILE: its last 3 non-blank lines, joined with " | ", at most 300 characters.
+last_console_lines() {
+	[[ -s $1 ]] || return 0
+	tr -d '\r' <"$1" | grep -v '^[[:space:]]*$' | tail -n 3 | paste -sd '|' | sed 's/|/ | /g' | cut -c1-300
+}
+
+# crash_line NAME: the first line of NAME's console or stderr that made it a crash.
+crash_line() {
+	grep -h -m1 -E "$CRASH_RE" "$RUN/$1.console" "$RUN/$1.stderr" 2>/dev/null | tr -d '\r' | head -n1 | cut -c1-160
+}
+
 guest_cases() {
-	local name retry pass
+	local name retry pass k why last crash
 	if [[ $mode == native ]]; then
 		"${guest_cmd[@]}" | grep -v '^cases:' | tee -a "$RUN/summary.txt" || true
 		return
@@ -162,9 +189,12 @@ guest_cases() {
 		retry=$(crashed_cases)
 		[[ -n $retry ]] || return 0
 		for name in $retry; do
-			echo "RETRY $name: $(sed -n "s/^FAIL $name: //p" "$RUN/summary.txt" | head -n1) (guest crashed; running it again)"
+			why=$(sed -n "s/^FAIL $name: //p" "$RUN/summary.txt" | head -n1)
+			k=$(keep_attempt "$name")
+			last=$(last_console_lines "$RUN/$name.try$k.console")
+			crash=$(crash_line "$name.try$k")
+			echo "RETRY $name: $why (guest crashed: ${crash:-?}; attempt $k kept as $RUN/$name.try$k.*; running it again; its last console lines: ${last:-none})"
 			sed -i "/^FAIL $name:/d" "$RUN/summary.txt"
-			rm -f "$RUN/$name.done" "$RUN/$name.result"
 		done | tee -a "$RUN/retries.txt"
 		venue_machines
 	done
@@ -212,6 +242,26 @@ if [[ -n $boot_time ]]; then
 fi
 [[ $vmm == ktvm ]] && host_cases
 guest_cases
+# The evidence of every retried attempt, listed (see keep_attempt).
+if [[ -s $RUN/retries.txt ]]; then
+	echo "e2e: files of retried attempts (kept):"
+	for f in "$RUN"/*.try[0-9]*.*; do [[ -e $f ]] && echo "e2e:   $f"; done
+fi
+# Harness self-test (E2E_FAKE_CRASH=CASE, set by run_all.sh): CASE's first try
+# crashed its guest on purpose; the retry must have kept that attempt's files
+# and quoted its console, and the case must have passed on the retry.
+if [[ -n ${E2E_FAKE_CRASH:-} && $mode == venue ]]; then
+	fc=$E2E_FAKE_CRASH
+	if ! grep -qs "Kernel panic" "$RUN/$fc.try1.console"; then
+		report "FAIL retry-evidence: no $fc.try1.console with the first attempt's panic"
+	elif ! grep -qs "^RETRY $fc: .*guest crashed: .*Kernel panic.*attempt 1 kept as .*last console lines: ." "$RUN/retries.txt"; then
+		report "FAIL retry-evidence: the RETRY line does not quote the first attempt's console"
+	elif ! grep -qs "^PASS $fc " "$RUN/summary.txt"; then
+		report "FAIL retry-evidence: $fc did not pass on its retry"
+	else
+		report "PASS retry-evidence: $fc's crashed first attempt kept ($(ls "$RUN/$fc".try1.* | wc -l) files), quoted, passed on retry"
+	fi
+fi
 p=$(grep -c '^PASS' "$RUN/summary.txt" || true)
 f=$(grep -c '^FAIL' "$RUN/summary.txt" || true)
 echo "e2e: $p passed, $f failed"

@@ -81,7 +81,7 @@ static void test_table_columns_totals_rates(void **state)
 	char w[12][24];
 
 	assert_int_equal(ret, 0);
-	assert_non_null(strstr(t, "ktvm 0.9, 2 vCPUs, 536.9M bytes of guest RAM, 1 NIC\n"));
+	assert_non_null(strstr(t, "ktvm 0.9, 2 vCPUs, 512 MiB guest RAM, 1 NIC\n"));
 	assert_non_null(strstr(t, "net0: tap ktvm0, mac 02:00:00:00:00:01, 1 of 2 queue pairs active\n"));
 	assert_int_equal(words_of(t, "queue ", w), 9);
 	assert_string_equal(w[2], "packets");
@@ -231,7 +231,7 @@ static void test_ctl_table_and_json(void **state)
 	char *o, *e;
 
 	assert_int_equal(ctl(table, 3, &o, &e), 0);
-	assert_string_equal(o, "ktvm " KTVM_VERSION ", 1 vCPU, 0 bytes of guest RAM, 0 NICs\n");
+	assert_string_equal(o, "ktvm " KTVM_VERSION ", 1 vCPU, 0 bytes guest RAM, 0 NICs\n");
 	free(o);
 	free(e);
 	assert_int_equal(ctl(json, 4, &o, &e), 0);
