@@ -3,7 +3,8 @@
 #   make                      build ./ktvm (objects under build/)
 #   make test                 unit tests + end-to-end tests; last line "N passed, N failed"
 #   make unit                 unit tests only
-#   make e2e                  end-to-end tests only (boots Debian's kernel; see docs/testing.md)
+#   make e2e                  end-to-end tests only (boots Debian's kernels; see docs/testing.md)
+#   make e2e-all              the same with every case on both guest kernels (6.1 and 6.12)
 #   make demo                 boot a small guest with a shell on the console
 #   make soak                 10-minute iperf3 soak, 50 boot cycles, fault cases (issue 6)
 #   make bench                ktvm vs QEMU side by side (issue 8; docs/performance.md)
@@ -76,7 +77,7 @@ unit_srcs = $(filter-out $(CORE_SRCS),$(shell cat tests/unit/$(1).srcs 2>/dev/nu
 unit_objs = $(patsubst %.c,$(BUILD)/%.o,$(call unit_srcs,$(1)))
 unit_libs = $(filter-out $(LDLIBS),$(shell cat tests/unit/$(1).libs 2>/dev/null))
 
-.PHONY: all clean test unit e2e demo soak format bench check-clang man install cross-deps deps
+.PHONY: all clean test unit e2e e2e-all demo soak format bench check-clang man install cross-deps deps
 
 # Debian packages (deps/packages.txt): every build step first runs
 # deps/ensure.sh for the groups its goals need: as root it installs what is
@@ -84,6 +85,7 @@ unit_libs = $(filter-out $(LDLIBS),$(shell cat tests/unit/$(1).libs 2>/dev/null)
 DEPS_unit := unit
 DEPS_test := unit e2e arm64
 DEPS_e2e := e2e
+DEPS_e2e-all := e2e
 DEPS_demo := e2e
 DEPS_soak := e2e
 DEPS_bench := e2e bench
@@ -168,6 +170,10 @@ unit: $(UNIT_BINS) $(KTVM_BIN)
 
 e2e: ktvm | deps
 	@tests/e2e/run.sh
+
+# Every e2e case with both guest kernels (make test runs a subset with 6.12).
+e2e-all: ktvm | deps
+	@E2E_K612=all tests/e2e/run.sh
 
 test: ktvm $(UNIT_BINS) | deps
 	@tests/run_all.sh $(UNIT_BINS)

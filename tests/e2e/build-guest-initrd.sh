@@ -11,8 +11,15 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-OUT=$E2E_BUILD/guest
-KDIR=$E2E_BUILD/kernel
+# --kernel 6.12: the same for Debian's 6.12 (build/e2e/kernel-6.12 ->
+# build/e2e/guest-6.12); the default is the release's 6.1.
+kver=6.1
+[[ ${1:-} == --kernel ]] && { kver=$2; shift 2; }
+case $kver in
+6.1) OUT=$E2E_BUILD/guest KDIR=$E2E_BUILD/kernel ;;
+6.12) OUT=$E2E_BUILD/guest-6.12 KDIR=$E2E_BUILD/kernel-6.12 ;;
+*) die "build-guest-initrd.sh: --kernel 6.1 or 6.12" ;;
+esac
 # Programs for the network cases (group e2e of deps/packages.txt), as /usr/bin/NAME in the guest.
 NET_PROGS=(/usr/bin/iperf3 /usr/sbin/ethtool /usr/bin/ping)
 # Guest modules: these and their dependencies (modinfo -F depends).
@@ -27,7 +34,7 @@ stamp() {
 STAMP=$(stamp)
 [[ -s $OUT/initrd.cpio.gz && -s $OUT/initrd-net.cpio.gz && $(cat "$OUT/stamp" 2>/dev/null) == "$STAMP" ]] && exit 0
 ensure_packages
-"$E2E_SRC/fetch-kernel.sh"
+"$E2E_SRC/fetch-kernel.sh" --kernel "$kver"
 STAMP=$(stamp)
 
 TMP=$(mktemp -d)
@@ -63,10 +70,18 @@ while read -r f; do
 	path_of[${n//-/_}]=$f
 done < <(find "$MODDIR/kernel" -name '*.ko' -o -name '*.ko.xz' -o -name '*.ko.zst')
 order=()
+# Built into the kernel (6.12 has virtio and virtio_pci built in): nothing to load.
+declare -A builtin_=()
+while read -r f; do
+	n=$(basename "$f")
+	n=${n%.ko}
+	builtin_[${n//-/_}]=1
+done < <(cat "$MODDIR/modules.builtin" 2>/dev/null)
 visit() { # depth-first: dependencies before the module itself
 	local n=${1//-/_} d
 	[[ -n ${done_[$n]:-} ]] && return 0
 	done_[$n]=1
+	[[ -n ${builtin_[$n]:-} ]] && return 0
 	[[ -n ${path_of[$n]:-} ]] || die "module $n not found in $MODDIR"
 	for d in $(modinfo -F depends "${path_of[$n]}" | tr ',' ' '); do visit "$d"; done
 	order+=("$n")

@@ -60,8 +60,9 @@ net_threads() {
 G_CHANNELS='echo "KTVM-E2E: channels=$(ethtool -l eth0 | awk '\''/^Combined:/ {printf "%s/", $2}'\'')"'
 # irqs=input.0:28,output.0:29,... (the MSI/MSI-X vectors of virtio queues)
 G_IRQS='echo "KTVM-E2E: irqs=$(awk '\''/MSI/ && $NF ~ /^virtio[0-9]+-(input|output)\.[0-9]+$/ {sub(":", "", $1); sub(/^virtio[0-9]+-/, "", $NF); printf "%s:%s,", $NF, $1}'\'' /proc/interrupts)"'
-# qstats=rx_queue_0_packets=N,... (virtio_net's per-queue counters)
-G_QSTATS='echo "KTVM-E2E: qstats=$(ethtool -S eth0 | awk '\''/[rt]x_queue_[0-9]+_packets:/ {sub(":", "", $1); printf "%s=%s,", $1, $2}'\'')"'
+# qstats=rx_queue_0_packets=N,... (virtio_net's per-queue counters: 6.1 names
+# them rx_queue_0_packets, 6.10 and later rx0_packets; both become the former)
+G_QSTATS='echo "KTVM-E2E: qstats=$(ethtool -S eth0 | awk '\''/^ *[rt]x(_queue_)?[0-9]+_packets:/ {sub(":", "", $1); if ($1 !~ /_queue_/) { d = substr($1, 1, 2); q = substr($1, 3); sub("_packets", "", q); $1 = d "_queue_" q "_packets" } printf "%s=%s,", $1, $2}'\'')"'
 
 # qdelta BEFORE AFTER DIR: "q0=N q1=N ..." packets per DIR (rx|tx) queue between two qstats.
 qdelta() {

@@ -13,7 +13,7 @@
 TAP=ktvmtap0
 HOST_IP=10.0.2.1
 GUEST_IP=10.0.2.2
-NET_INITRD=$E2E_BUILD/guest/initrd-net.cpio.gz
+NET_INITRD=$GDIR/initrd-net.cpio.gz
 DEFAULT_MAC=02:00:00:00:00:01
 # iperf3 minimum, Mbit/s per direction (the venue's emulated CPU is slow).
 IPERF_MIN_MBPS=${E2E_IPERF_MIN_MBPS:-$([[ -n ${E2E_IN_VENUE:-} ]] && echo 50 || echo 1000)}

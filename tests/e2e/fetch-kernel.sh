@@ -11,12 +11,32 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-OUT=$E2E_BUILD/kernel
-[[ ${1:-} == --refresh ]] && rm -rf "$OUT"
+# --kernel 6.12: Debian's newer kernel for this release line, from
+# bookworm-backports (a private apt configuration for the download only; see
+# suite_apt in lib.sh), into build/e2e/kernel-6.12/.  The default is the
+# release's own kernel (6.1) in build/e2e/kernel/.
+kver=6.1 refresh=''
+while (($#)); do
+	case $1 in
+	--refresh) refresh=1; shift ;;
+	--kernel) kver=$2; shift 2 ;;
+	*) die "fetch-kernel.sh: unknown argument $1" ;;
+	esac
+done
+case $kver in
+6.1) OUT=$E2E_BUILD/kernel ;;
+6.12) OUT=$E2E_BUILD/kernel-6.12 ;;
+*) die "fetch-kernel.sh: --kernel 6.1 or 6.12" ;;
+esac
+[[ -n $refresh ]] && rm -rf "$OUT"
 if [[ -s $OUT/vmlinux && -s $OUT/vmlinuz && -s $OUT/VERSION && -d $OUT/modules ]]; then
 	exit 0
 fi
 ensure_packages
+if [[ $kver == 6.12 ]]; then
+	APT_CONFIG=$(suite_apt "$(. /etc/os-release && echo "$VERSION_CODENAME")-backports")
+	export APT_CONFIG
+fi
 
 # The meta package names the current ABI package; ask apt (no install).
 pkg_of_meta() { apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}'; }
@@ -31,7 +51,7 @@ REL=${PKG#linux-image-}
 TMP=$(mktemp -d "$E2E_BUILD/.kernel.XXXXXX" 2>/dev/null || { mkdir -p "$E2E_BUILD" && mktemp -d "$E2E_BUILD/.kernel.XXXXXX"; })
 trap 'rm -rf "$TMP"' EXIT
 chmod 755 "$TMP" # apt drops to user _apt for downloads
-progress "Debian's x86_64 kernel ($PKG) into $OUT (once; cached)"
+progress "Debian's x86_64 kernel $kver ($PKG) into $OUT (once; cached)"
 download_debs "$TMP" "$PKG"
 dpkg -x "$TMP"/*.deb "$TMP/root"
 
@@ -43,17 +63,26 @@ mkdir -p "$TMP/out/modules/lib"
 mv "$TMP/root/lib/modules" "$TMP/out/modules/lib/"
 echo "$REL" >"$TMP/out/VERSION"
 
-# vmlinux: the bzImage carries the kernel as one xz stream after the setup code
-# and decompressor. Try each xz magic until one decompresses to an ELF.
+# vmlinux: the bzImage carries the kernel as one compressed stream after the
+# setup code and decompressor (xz for 6.1, zstd for 6.12). Try each magic of
+# each until one decompresses to an ELF.
 found=
-while read -r off; do
-	# tail dies of SIGPIPE once xz has its single stream: ignore its status.
-	if { tail -c +$((off + 1)) "$TMP/out/vmlinuz" || true; } | xz -dc --single-stream >"$TMP/out/vmlinux" 2>/dev/null &&
-		[[ $(head -c 4 "$TMP/out/vmlinux" | od -An -c | tr -d ' ') == 177ELF ]]; then
-		found=1
-		break
-	fi
-done < <(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$TMP/out/vmlinuz" | cut -d: -f1)
+try_stream() { # MAGIC_REGEX DECOMPRESSOR...
+	local magic=$1 off
+	shift
+	while read -r off; do
+		# tail dies of SIGPIPE once the decompressor has its stream: ignore its status.
+		if { tail -c +$((off + 1)) "$TMP/out/vmlinuz" || true; } | "$@" >"$TMP/out/vmlinux" 2>/dev/null ||
+			[[ -s $TMP/out/vmlinux ]]; then
+			if [[ $(head -c 4 "$TMP/out/vmlinux" | od -An -c | tr -d ' ') == 177ELF ]]; then
+				found=1
+				return 0
+			fi
+		fi
+	done < <(LC_ALL=C grep -obUaP "$magic" "$TMP/out/vmlinuz" | cut -d: -f1)
+	return 1
+}
+try_stream '\xfd7zXZ\x00' xz -dc --single-stream || try_stream '\x28\xb5\x2f\xfd' zstd -dcq
 [[ -n $found ]] || die "no xz-compressed ELF found in vmlinuz-$REL"
 # PVH entry point note (Xen ELF note type 18) is what lets QEMU boot it directly.
 grep -q '^CONFIG_PVH=y' "$TMP/out/config" || die "kernel $REL lacks CONFIG_PVH"

@@ -28,14 +28,15 @@ progress() {
 # installed), one progress line per package with its size, after one line with
 # the total; one apt-get update when the lists do not know a package.
 download_debs() {
-	local dir=$1 p s i=0 total=0
+	local dir=$1 p s i=0 total=0 updated=''
 	shift
 	local -a size=()
 	for p; do
-		s=$(apt-cache show --no-all-versions "$p" 2>/dev/null | awk '/^Size:/ { print $2; exit }')
-		if [[ -z $s ]]; then
+		s=$(apt-cache show --no-all-versions "$p" 2>/dev/null | awk '/^Size:/ { print $2; exit }') || true
+		if [[ -z $s && -z $updated ]]; then
+			updated=1
 			apt-get update -qq >/dev/null 2>&1 || true
-			s=$(apt-cache show --no-all-versions "$p" 2>/dev/null | awk '/^Size:/ { print $2; exit }')
+			s=$(apt-cache show --no-all-versions "$p" 2>/dev/null | awk '/^Size:/ { print $2; exit }') || true
 		fi
 		size+=("${s:-0}")
 		total=$((total + ${s:-0}))
@@ -47,6 +48,55 @@ download_debs() {
 			{ cat "$dir/apt.log" >&2; die "apt-get download $p failed"; }
 		i=$((i + 1))
 	done
+}
+
+# suite_apt SUITE: the path of a private APT_CONFIG that sees only SUITE (e.g.
+# bookworm-backports) for amd64 and arm64, updated once per day: for downloads
+# only (apt-get download, apt-cache), never installs.  The mirror is the one
+# this machine's own sources already use for its release (deb822 sources or
+# sources.list), so no host name is written anywhere in the project.
+suite_apt() {
+	local suite=$1 d=$E2E_BUILD/apt-$1 uri='' key='' codename f
+	codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+	[[ -n $codename ]] || die "suite_apt: no VERSION_CODENAME in /etc/os-release"
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[[ -r $f ]] || continue
+		# The stanza whose Suites has the release itself (not -security).
+		read -r uri key < <(awk -v c="$codename" '
+			/^[[:space:]]*$/ { if (ok && u != "") { print u, k; exit } ok = 0; u = ""; k = ""; next }
+			/^URIs:/ { u = $2 }
+			/^Signed-By:/ { k = $2 }
+			/^Suites:/ { for (i = 2; i <= NF; i++) if ($i == c) ok = 1 }
+			END { if (ok && u != "") print u, k }' "$f")
+		[[ -n $uri ]] && break
+	done
+	if [[ -z $uri && -r /etc/apt/sources.list ]]; then
+		uri=$(awk -v c="$codename" '$1 == "deb" && $0 !~ /\[/ && $3 == c { print $2; exit }' /etc/apt/sources.list)
+	fi
+	[[ -n $uri ]] || die "suite_apt: no apt source for $codename on this machine to take the mirror from"
+	mkdir -p "$d/parts" "$d/prefs" "$d/lists/partial" "$d/cache/archives/partial"
+	{
+		echo "Types: deb"
+		echo "URIs: $uri"
+		echo "Suites: $suite"
+		echo "Components: main"
+		[[ -n $key ]] && echo "Signed-By: $key"
+	} >"$d/parts/$suite.sources"
+	cat >"$d/apt.conf" <<-CONF
+		Dir::Etc::sourcelist "/dev/null";
+		Dir::Etc::sourceparts "$d/parts";
+		Dir::Etc::preferencesparts "$d/prefs";
+		Dir::State::Lists "$d/lists";
+		Dir::Cache "$d/cache";
+		Dir::State::status "/dev/null";
+		APT::Architectures { "amd64"; "arm64"; };
+	CONF
+	if [[ -z $(find "$d/lists" -maxdepth 1 -name '*Packages*' -mmin -1440 2>/dev/null) ]]; then
+		progress "apt package lists of $suite (for downloads only, in $d)"
+		APT_CONFIG=$d/apt.conf apt-get update -qq >"$d/update.log" 2>&1 ||
+			{ cat "$d/update.log" >&2; die "apt-get update of $suite failed"; }
+	fi
+	echo "$d/apt.conf"
 }
 
 # True when this host's /dev/kvm can run Linux itself (a CPU with vmx or svm).

@@ -136,11 +136,19 @@ fi
 # panic, a BUG or double fault.  Nested SVM in the emulated venue produces
 # these now and then, with QEMU as the inner VMM too (seen at 4 and 64 vCPUs).
 CRASH_RE='triple fault|Kernel panic|BUG: |double fault|general protection fault'
+# case_path NAME: where NAME's files are, without the extension: a case of the
+# second kernel (NAME@6.12) has its own directory, k6.12/, in the run.
+case_path() {
+	if [[ $1 == *@* ]]; then echo "$RUN/k${1#*@}/${1%@*}"; else echo "$RUN/$1"; fi
+}
+# crashed_cases SUFFIX: the crashed cases of one kernel ("" or "@6.12").
 crashed_cases() {
-	local name
-	sed -n 's/^FAIL \([a-z0-9-]*\):.*/\1/p' "$RUN/summary.txt" | while read -r name; do
+	local name p
+	sed -n 's/^FAIL \([a-z0-9@.-]*\):.*/\1/p' "$RUN/summary.txt" | while read -r name; do
 		[[ -n $name && $name != venue ]] || continue
-		if grep -qsE "$CRASH_RE" "$RUN/$name.console" "$RUN/$name.stderr"; then
+		if [[ -n $1 ]]; then [[ $name == *"$1" ]] || continue; else [[ $name != *@* ]] || continue; fi
+		p=$(case_path "$name")
+		if grep -qsE "$CRASH_RE" "$p.console" "$p.stderr"; then
 			echo "$name"
 		fi
 	done
@@ -152,13 +160,14 @@ crashed_cases() {
 # does not overwrite the evidence; .done and .result go with them, so the case
 # runs again.  Prints K.
 keep_attempt() {
-	local name=$1 k=1 f rest
-	while compgen -G "$RUN/$name.try$k.*" >/dev/null; do k=$((k + 1)); done
-	for f in "$RUN/$name".*; do
+	local p k=1 f rest
+	p=$(case_path "$1")
+	while compgen -G "$p.try$k.*" >/dev/null; do k=$((k + 1)); done
+	for f in "$p".*; do
 		[[ -e $f ]] || continue
-		rest=${f#"$RUN/$name."}
+		rest=${f#"$p."}
 		[[ $rest == tries || $rest == try[0-9]* ]] && continue
-		mv "$f" "$RUN/$name.try$k.$rest"
+		mv "$f" "$p.try$k.$rest"
 	done
 	echo "$k"
 }
@@ -169,13 +178,15 @@ last_console_lines() {
 	tr -d '\r' <"$1" | grep -v '^[[:space:]]*$' | tail -n 3 | paste -sd '|' | sed 's/|/ | /g' | cut -c1-300
 }
 
-# crash_line NAME: the first line of NAME's console or stderr that made it a crash.
+# crash_line PATH: the first line of PATH.console or PATH.stderr that made it a crash.
 crash_line() {
-	grep -h -m1 -E "$CRASH_RE" "$RUN/$1.console" "$RUN/$1.stderr" 2>/dev/null | tr -d '\r' | head -n1 | cut -c1-160
+	grep -h -m1 -E "$CRASH_RE" "$1.console" "$1.stderr" 2>/dev/null | tr -d '\r' | head -n1 | cut -c1-160
 }
 
+# guest_cases [SUFFIX]: run guest_cmd (in the venue: fresh machines as needed)
+# and retry the crashed cases of that kernel.
 guest_cases() {
-	local name retry pass k why last crash
+	local name retry pass k why last crash p
 	if [[ $mode == native ]]; then
 		"${guest_cmd[@]}" | grep -v '^cases:' | tee -a "$RUN/summary.txt" || true
 		return
@@ -186,14 +197,15 @@ guest_cases() {
 	# crashed; every failure stays visible as a RETRY line.  A real bug fails
 	# all three times.
 	for pass in 1 2; do
-		retry=$(crashed_cases)
+		retry=$(crashed_cases "${1:-}")
 		[[ -n $retry ]] || return 0
 		for name in $retry; do
 			why=$(sed -n "s/^FAIL $name: //p" "$RUN/summary.txt" | head -n1)
 			k=$(keep_attempt "$name")
-			last=$(last_console_lines "$RUN/$name.try$k.console")
-			crash=$(crash_line "$name.try$k")
-			echo "RETRY $name: $why (guest crashed: ${crash:-?}; attempt $k kept as $RUN/$name.try$k.*; running it again; its last console lines: ${last:-none})"
+			p=$(case_path "$name").try$k
+			last=$(last_console_lines "$p.console")
+			crash=$(crash_line "$p")
+			echo "RETRY $name: $why (guest crashed: ${crash:-?}; attempt $k kept as $p.*; running it again; its last console lines: ${last:-none})"
 			sed -i "/^FAIL $name:/d" "$RUN/summary.txt"
 		done | tee -a "$RUN/retries.txt"
 		venue_machines
@@ -241,11 +253,26 @@ if [[ -n $boot_time ]]; then
 	exit 0
 fi
 [[ $vmm == ktvm ]] && host_cases
-guest_cases
+# (--only naming only NAME@6.12 cases: no machine for the first kernel.)
+[[ -n $only && -z $(tr , '\n' <<<"$only" | grep -v @) ]] || guest_cases
+# The second guest kernel (Debian's 6.12, issue 17): a subset of the cases in
+# make test (cases.sh K612_CASES), all of them with E2E_K612=all; E2E_K612=0
+# leaves it out.  Results are named NAME@6.12, files in k6.12/.
+if [[ ${E2E_K612:-1} != 0 && ( -z $only || $only == *@6.12* ) ]]; then
+	if "$E2E_SRC/build-guest-initrd.sh" --kernel 6.12; then
+		mkdir -p "$RUN/k6.12"
+		guest_cmd=("$E2E_SRC/cases.sh" --out "$RUN/k6.12" --vmm "$vmm" --kernel 6.12)
+		[[ -n $only ]] && guest_cmd+=(--only "$only")
+		[[ ${E2E_K612:-1} == all ]] && guest_cmd+=(--all)
+		guest_cases @6.12
+	else
+		report "FAIL kernel-6.12: Debian's 6.12 kernel or its initrd could not be prepared"
+	fi
+fi
 # The evidence of every retried attempt, listed (see keep_attempt).
 if [[ -s $RUN/retries.txt ]]; then
 	echo "e2e: files of retried attempts (kept):"
-	for f in "$RUN"/*.try[0-9]*.*; do [[ -e $f ]] && echo "e2e:   $f"; done
+	for f in "$RUN"/*.try[0-9]*.* "$RUN"/k*/*.try[0-9]*.*; do [[ -e $f ]] && echo "e2e:   $f"; done
 fi
 # Harness self-test (E2E_FAKE_CRASH=CASE, set by run_all.sh): CASE's first try
 # crashed its guest on purpose; the retry must have kept that attempt's files

@@ -4,11 +4,18 @@
 # Prints "PASS name (Ns)" / "FAIL name: reason"; per case, OUT gets
 # NAME.console, NAME.stderr, NAME.status.
 #   cases.sh SHARE OUT [CASE...]
+#   E2E_ARM64_GUEST=DIR   the guest kernel's files (Image, guest*.cpio.gz,
+#                         payload.sha256) from SHARE/DIR, e.g. k6.12 (the second
+#                         guest kernel); its results are named NAME@6.12
 S=$1 OUT=$2
 shift 2
 W=/tmp/w
+G=$S SUF=''
+if [ -n "${E2E_ARM64_GUEST:-}" ]; then
+	G=$S/$E2E_ARM64_GUEST SUF=@${E2E_ARM64_GUEST#k}
+fi
 mkdir -p "$W" "$OUT"
-cp "$S/ktvm" "$S/Image" "$S/guest.cpio.gz" "$S/guest-tools.cpio.gz" "$S/payload.sha256" \
+cp "$S/ktvm" "$G/Image" "$G/guest.cpio.gz" "$G/guest-tools.cpio.gz" "$G/payload.sha256" \
 	"$S/rsp-probe" "$S/nisv.Image" "$S/nisv.pc" "$W/" || exit 97
 K=$W/Image I=$W/guest.cpio.gz
 # Network cases: + iperf3, ethtool and their glibc (the kernel unpacks both archives).
@@ -20,8 +27,8 @@ IPERF_MIN=${E2E_ARM64_IPERF_MIN_MBPS:-25}
 SHA=$(cat "$W/payload.sha256")
 
 now() { cut -d' ' -f1 /proc/uptime | tr -d .; } # centiseconds
-pass() { echo "PASS $1 ($(( ($(now) - T0) / 100 )).$(( ($(now) - T0) / 10 % 10 ))s)"; }
-fail() { echo "FAIL $1: $2"; }
+pass() { echo "PASS $1$SUF ($(( ($(now) - T0) / 100 )).$(( ($(now) - T0) / 10 % 10 ))s)"; }
+fail() { echo "FAIL $1$SUF: $2"; }
 fld() { sed -n "s/^KTVM-E2E: .*$2=\([^ ]*\).*/\1/p" "$OUT/$1.console" | tr -d '\r' | head -n1; }
 
 # run NAME TIMEOUT CPUS CMDLINE [ktvm options...]: guest console in NAME.console
@@ -178,7 +185,7 @@ case_net() {
 			fail "$n" "iperf3 host->guest $h, guest->host $g Mbit/s, want >= $IPERF_MIN"
 		else
 			pass "$n"
-			echo "PASS $n-iperf3: host->guest $(gbps "$h") Gbit/s, guest->host $(gbps "$g") Gbit/s (min $IPERF_MIN Mbit/s)"
+			echo "PASS $n-iperf3$SUF: host->guest $(gbps "$h") Gbit/s, guest->host $(gbps "$g") Gbit/s (min $IPERF_MIN Mbit/s)"
 		fi
 	elif ! grep -q 'done 3 rc=0' "$log"; then fail "$n" "ethtool -l eth0 failed in the guest"
 	elif [ "$(fld "$n" combined)" != "1,1," ]; then

@@ -14,12 +14,21 @@
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 A_SRC=$E2E_SRC/arm64
-OUT=$E2E_BUILD/arm64
+# --kernel 6.12: only the inner guest's files (Image, guest*.cpio.gz) for
+# Debian's 6.12 from bookworm-backports, into build/e2e/arm64-6.12/; the outer
+# machine keeps 6.1.
+kver=6.1
+[[ ${1:-} == --kernel ]] && { kver=$2; shift 2; }
+case $kver in
+6.1) OUT=$E2E_BUILD/arm64 ;;
+6.12) OUT=$E2E_BUILD/arm64-6.12 ;;
+*) die "prepare.sh: --kernel 6.1 or 6.12" ;;
+esac
 OUTER_MODULES="9pnet_virtio 9p tun virtio_pci"
 GUEST_MODULES="virtio_mmio virtio_net"
 
 stamp() { cat "$A_SRC/outer-init" "$E2E_SRC/guest-init" "$0" 2>/dev/null | sha256sum | cut -c1-16; }
-[[ -s $OUT/Image && -s $OUT/outer.cpio.gz && -s $OUT/guest.cpio.gz && -s $OUT/guest-tools.cpio.gz &&
+[[ -s $OUT/Image && ( $kver != 6.1 || -s $OUT/outer.cpio.gz ) && -s $OUT/guest.cpio.gz && -s $OUT/guest-tools.cpio.gz &&
 	$(cat "$OUT/stamp" 2>/dev/null) == "$(stamp)" ]] && exit 0
 
 dpkg --print-foreign-architectures | grep -qx arm64 || {
@@ -27,11 +36,17 @@ dpkg --print-foreign-architectures | grep -qx arm64 || {
 	dpkg --add-architecture arm64
 	apt-get update -qq >/dev/null
 }
+# The kernel of 6.12 comes from backports (a private apt configuration, for
+# the kernel's download only); busybox and the tools from the release.
+kapt=()
+if [[ $kver == 6.12 ]]; then
+	kapt=(env "APT_CONFIG=$(suite_apt "$(. /etc/os-release && echo "$VERSION_CODENAME")-backports")")
+fi
 mkdir -p "$OUT"
 TMP=$(mktemp -d "$OUT/.prep.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 chmod 755 "$TMP" # apt downloads as user _apt
-kpkg() { apt-cache depends linux-image-arm64:arm64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}'; }
+kpkg() { "${kapt[@]}" apt-cache depends linux-image-arm64:arm64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}'; }
 PKG=$(kpkg)
 [[ -n $PKG ]] || { apt-get update -qq >/dev/null 2>&1 || true; PKG=$(kpkg); }
 [[ -n $PKG ]] || die "cannot resolve linux-image-arm64:arm64"
@@ -39,8 +54,13 @@ PKG=${PKG%:arm64}
 # iperf3/ethtool and the packages of their libraries (apt-cache depends; the
 # libraries actually copied are the ELF NEEDED closure, see tools_root).
 TOOL_PKGS=(iperf3 libiperf0 libsctp1 libssl3 ethtool libmnl0 libc6)
-progress "Debian's arm64 kernel ($PKG), busybox and guest tools into $OUT (once; cached)"
-download_debs "$TMP" "$PKG:arm64" busybox-static:arm64 "${TOOL_PKGS[@]/%/:arm64}"
+progress "Debian's arm64 kernel $kver ($PKG), busybox and guest tools into $OUT (once; cached)"
+if ((${#kapt[@]})); then
+	(export "${kapt[1]?}" && download_debs "$TMP" "$PKG:arm64")
+	download_debs "$TMP" busybox-static:arm64 "${TOOL_PKGS[@]/%/:arm64}"
+else
+	download_debs "$TMP" "$PKG:arm64" busybox-static:arm64 "${TOOL_PKGS[@]/%/:arm64}"
+fi
 for d in "$TMP"/*.deb; do dpkg -x "$d" "$TMP/x"; done
 REL=${PKG#linux-image-}
 cp "$TMP/x/boot/vmlinuz-$REL" "$TMP/Image"
@@ -57,12 +77,19 @@ done < <(find "$MODDIR/kernel" -name '*.ko' -o -name '*.ko.xz' -o -name '*.ko.zs
 modules() {
 	local root=$1 n
 	shift
-	declare -A done_=()
+	declare -A done_=() builtin_=()
 	order=()
+	# Built into the kernel (6.12: virtio_mmio): nothing to load.
+	while read -r f; do
+		f=$(basename "$f")
+		f=${f%.ko}
+		builtin_[${f//-/_}]=1
+	done < <(cat "$MODDIR/modules.builtin" 2>/dev/null)
 	visit() {
 		local n=${1//-/_} d
 		[[ -n ${done_[$n]:-} ]] && return 0
 		done_[$n]=1
+		[[ -n ${builtin_[$n]:-} ]] && return 0
 		[[ -n ${path_of[$n]:-} ]] || die "module $n not found"
 		for d in $(modinfo -F depends "${path_of[$n]}" | tr ',' ' '); do visit "$d"; done
 		order+=("$n")
@@ -118,11 +145,13 @@ tools_root() {
 }
 mkcpio() { (cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) | gzip -6 >"$2"; }
 
-busybox_root "$TMP/outer"
-modules "$TMP/outer" $OUTER_MODULES
-tools_root "$TMP/outer"
-install -m 755 "$A_SRC/outer-init" "$TMP/outer/init"
-mkcpio "$TMP/outer" "$TMP/outer.cpio.gz"
+if [[ $kver == 6.1 ]]; then
+	busybox_root "$TMP/outer"
+	modules "$TMP/outer" $OUTER_MODULES
+	tools_root "$TMP/outer"
+	install -m 755 "$A_SRC/outer-init" "$TMP/outer/init"
+	mkcpio "$TMP/outer" "$TMP/outer.cpio.gz"
+fi
 
 busybox_root "$TMP/guest"
 modules "$TMP/guest" $GUEST_MODULES
@@ -134,7 +163,8 @@ mkcpio "$TMP/guest" "$TMP/guest.cpio.gz"
 tools_root "$TMP/tools"
 mkcpio "$TMP/tools" "$TMP/guest-tools.cpio.gz"
 
-mv "$TMP/Image" "$TMP/outer.cpio.gz" "$TMP/guest.cpio.gz" "$TMP/guest-tools.cpio.gz" "$TMP/payload.sha256" "$OUT/"
+[[ $kver == 6.1 ]] && mv "$TMP/outer.cpio.gz" "$OUT/"
+mv "$TMP/Image" "$TMP/guest.cpio.gz" "$TMP/guest-tools.cpio.gz" "$TMP/payload.sha256" "$OUT/"
 echo "$REL" >"$OUT/VERSION"
 stamp >"$OUT/stamp"
 log "arm64 venue ready in $OUT ($REL)"
