@@ -6,8 +6,13 @@
  * Model:
  *  - Transmission is instantaneous: a byte written to THR goes straight to
  *    the console (or, in loopback mode, to the receive FIFO), so THR and the
- *    transmitter are always empty: LSR.THRE = LSR.TEMT = 1, and a THRE
- *    interrupt is latched after every THR write.  No batching, no latency.
+ *    transmitter are empty (LSR.THRE = LSR.TEMT = 1) and a THRE interrupt is
+ *    latched after every THR write.  No batching, no latency.  Except when
+ *    the console's output buffer is full (its reader stopped draining):
+ *    then THR stays "full" (THRE = TEMT = 0, no THRE interrupt) until the
+ *    console says there is room again, as a real UART whose line is held
+ *    by flow control.  A driver that waits for THRE (Linux's does) loses
+ *    nothing; a byte written anyway is dropped and counted by the console.
  *  - The THRE interrupt source is latched (thr_ipending): set when THR
  *    becomes empty and when IER.ETBEI goes 0 -> 1; cleared by a THR write
  *    and by an IIR read that reports it (16550 datasheet), so Linux's
@@ -115,6 +120,7 @@ struct serial {
 	bool fifo_enabled;
 	uint8_t trigger;   /* bytes for the RDI interrupt */
 	bool thr_ipending; /* THRE interrupt source latched */
+	bool tx_waiting;   /* THR "full": waiting for the console's tx-ready */
 	int irq_level;	   /* last level given to vm_irq_line() */
 
 	/* Receive FIFO: a ring of SERIAL_FIFO_SIZE */
@@ -145,6 +151,18 @@ static void rx_reset(struct serial *s)
 {
 	s->rx_head = 0;
 	s->rx_count = 0;
+}
+
+/*
+ * Is THR empty?  In loopback always (the byte went to the FIFO); else when
+ * the console has room.  When it has not, tx-ready will latch THRE later.
+ */
+static bool thr_empty(struct serial *s)
+{
+	if ((s->mcr & MCR_LOOP) || console_tx_room(s->con))
+		return true;
+	s->tx_waiting = true;
+	return false;
 }
 
 /* The modem status lines (MSR bits 4-7) as the guest sees them now. */
@@ -258,7 +276,10 @@ static bool serial_write(struct serial *s, unsigned int reg, uint8_t val)
 		} else {
 			emit = true;
 		}
-		/* Sent at once: THR is empty again. */
+		/*
+		 * Sent at once: THR is empty again, unless this byte fills the
+		 * console's buffer (checked after it is written, in serial_io).
+		 */
 		s->thr_ipending = true;
 		break;
 	case UART_IER:
@@ -267,8 +288,8 @@ static bool serial_write(struct serial *s, unsigned int reg, uint8_t val)
 			break;
 		}
 		val &= IER_MASK;
-		if ((val & IER_ETBEI) && !(s->ier & IER_ETBEI))
-			s->thr_ipending = true; /* THR is always empty */
+		if ((val & IER_ETBEI) && !(s->ier & IER_ETBEI) && thr_empty(s))
+			s->thr_ipending = true;
 		s->ier = val;
 		break;
 	case UART_FCR:
@@ -327,7 +348,8 @@ static uint8_t serial_read(struct serial *s, unsigned int reg)
 		v = s->mcr;
 		break;
 	case UART_LSR:
-		v = LSR_THRE | LSR_TEMT | s->lsr_err | (s->rx_count ? LSR_DR : 0);
+		v = (thr_empty(s) ? LSR_THRE | LSR_TEMT : 0) | s->lsr_err |
+		    (s->rx_count ? LSR_DR : 0);
 		s->lsr_err = 0;
 		break;
 	case UART_MSR:
@@ -367,8 +389,33 @@ static void serial_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t siz
 	 * Outside the lock, so console input is never held up behind output.
 	 * Ordering is kept: a vCPU's next THR write waits for this one's exit.
 	 */
-	if (emit && s->con)
+	if (emit && s->con) {
 		console_write(s->con, &b, 1);
+		if (!console_tx_room(s->con)) {
+			/* That byte filled the buffer: THR is "busy" until tx-ready. */
+			pthread_mutex_lock(&s->lock);
+			if (!console_tx_room(s->con)) {
+				s->tx_waiting = true;
+				s->thr_ipending = false;
+				update_irq(s);
+			}
+			pthread_mutex_unlock(&s->lock);
+		}
+	}
+}
+
+/* The console has room again: THR is empty, latch the THRE interrupt. */
+void serial_tx_ready(void *opaque)
+{
+	struct serial *s = opaque;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->tx_waiting) {
+		s->tx_waiting = false;
+		s->thr_ipending = true;
+		update_irq(s);
+	}
+	pthread_mutex_unlock(&s->lock);
 }
 
 void serial_rx_input(void *opaque, const uint8_t *buf, size_t len)
@@ -448,6 +495,7 @@ struct serial *serial_create(struct vm *vm, struct io_bus *bus, uint64_t base, u
 	if (con) {
 		console_set_input(con, serial_rx_input, s);
 		console_set_break(con, serial_send_break, s);
+		console_set_tx_ready(con, serial_tx_ready, s);
 	}
 	return s;
 }
@@ -459,6 +507,7 @@ void serial_destroy(struct serial *s)
 	if (s->con) {
 		console_set_input(s->con, NULL, NULL);
 		console_set_break(s->con, NULL, NULL);
+		console_set_tx_ready(s->con, NULL, NULL);
 	}
 	io_bus_unregister(s->bus, s->base);
 	pthread_mutex_destroy(&s->lock);

@@ -29,6 +29,8 @@ void serial_destroy(struct serial *s);
 
 /* The console input callback (registered by serial_create; exposed for tests). */
 void serial_rx_input(void *opaque, const uint8_t *buf, size_t len);
+/* The console tx-ready callback: THR is empty again (exposed for tests). */
+void serial_tx_ready(void *opaque);
 /* The console break callback (Ctrl-A b): a NUL with LSR.BI (exposed for tests). */
 void serial_send_break(void *opaque);
 

@@ -12,7 +12,10 @@ void console_close(struct console *c);
 int console_input_fd(struct console *c);
 /* Readable when guest output is waiting; the main loop then calls console_flush(). */
 int console_output_fd(struct console *c);
+/* Writes only what the sink takes now; the rest waits for the next readiness. */
 void console_flush(struct console *c);
+/* Guest output bytes dropped because the buffer was full (the sink not draining). */
+uint64_t console_dropped(struct console *c);
 /* Read what is there and hand it to the device; -1 when the fd should be dropped. */
 int console_handle_input(struct console *c);
 /* Escape handling on raw terminal input (exposed for unit tests). */

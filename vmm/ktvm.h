@@ -225,8 +225,19 @@ static inline void io_put(uint8_t *data, uint32_t size, uint64_t v)
 /* The console: where the guest's serial output goes, where input comes */
 /* ------------------------------------------------------------------ */
 struct console;
-/* Write guest output (never blocks the vCPU for long). */
+/*
+ * Write guest output; never blocks.  What does not fit in the console's
+ * buffer (the sink is not draining) is dropped and counted.
+ */
 void console_write(struct console *c, const uint8_t *buf, size_t len);
+/*
+ * Is there room for output now?  A UART reports "transmitter busy" while
+ * not; the console then calls the tx-ready callback (on the main thread,
+ * with no console lock held) once there is room again.
+ */
+bool console_tx_room(struct console *c);
+typedef void (*console_tx_ready_fn)(void *opaque);
+void console_set_tx_ready(struct console *c, console_tx_ready_fn fn, void *opaque);
 /* A device that accepts input registers itself as the receiver. */
 typedef void (*console_input_fn)(void *opaque, const uint8_t *buf, size_t len);
 void console_set_input(struct console *c, console_input_fn fn, void *opaque);

@@ -59,6 +59,26 @@ void __wrap_console_write(struct console *c, const uint8_t *buf, size_t len)
 	pthread_mutex_unlock(&out_lock);
 }
 
+/* console_tx_room, console_set_tx_ready: the console's buffer full or not */
+static bool con_room = true;
+static console_tx_ready_fn tx_ready_fn;
+static void *tx_ready_opaque;
+
+bool __wrap_console_tx_room(struct console *c);
+bool __wrap_console_tx_room(struct console *c)
+{
+	assert_ptr_equal(c, CON);
+	return con_room;
+}
+
+void __wrap_console_set_tx_ready(struct console *c, console_tx_ready_fn fn, void *opaque);
+void __wrap_console_set_tx_ready(struct console *c, console_tx_ready_fn fn, void *opaque)
+{
+	assert_ptr_equal(c, CON);
+	tx_ready_fn = fn;
+	tx_ready_opaque = opaque;
+}
+
 /* console_set_input */
 static console_input_fn input_fn;
 static void *input_opaque;
@@ -112,6 +132,7 @@ static int setup(void **state)
 	irq_calls = irq_redundant = irq_bad_args = 0;
 	out_len = 0;
 	out_calls = 0;
+	con_room = true;
 	input_fn = NULL;
 	set_input_calls = 0;
 	uart = serial_create(&vm, &bus, BASE, GSI, CON);
@@ -121,6 +142,8 @@ static int setup(void **state)
 	assert_ptr_equal(input_opaque, uart);
 	assert_ptr_equal(break_fn, serial_send_break);
 	assert_ptr_equal(break_opaque, uart);
+	assert_ptr_equal(tx_ready_fn, serial_tx_ready);
+	assert_ptr_equal(tx_ready_opaque, uart);
 	return 0;
 }
 
@@ -129,6 +152,7 @@ static int teardown(void **state)
 	serial_destroy(uart);
 	assert_null(input_fn); /* unregistered from the console */
 	assert_null(break_fn);
+	assert_null(tx_ready_fn);
 	assert_int_equal(bus.n, 0);
 	assert_int_equal(irq_redundant, 0);
 	assert_int_equal(irq_bad_args, 0);
@@ -171,6 +195,44 @@ static void test_break(void **state)
 	type("h", 1);
 	assert_true(in8(LSR) & 0x01);
 	assert_int_equal(in8(RX), 'h');
+	assert_irq_matches_iir();
+}
+
+/*
+ * The console's output buffer is full (its reader stopped draining): THR
+ * stays busy, LSR.THRE/TEMT clear and no THRE interrupt, until the console
+ * says there is room; then THRE and its interrupt come back, as on a real
+ * UART held by flow control.
+ */
+static void test_transmit_waits_for_console(void **state)
+{
+	out8(IER, 0x02); /* ETBEI */
+	assert_int_equal(in8(IIR) & 0x0f, 0x02);
+	assert_int_equal(in8(LSR) & 0x60, 0x60);
+
+	/* This byte fills the console's buffer. */
+	con_room = false;
+	out8(0, 'a');
+	assert_int_equal(out_len, 1);
+	assert_int_equal(in8(LSR) & 0x60, 0); /* THRE, TEMT clear */
+	assert_int_equal(in8(IIR) & 0x0f, 0x01); /* no interrupt */
+	assert_int_equal(irq_level, 0);
+	/* Re-enabling ETBEI does not fake an empty THR either. */
+	out8(IER, 0);
+	out8(IER, 0x02);
+	assert_int_equal(in8(IIR) & 0x0f, 0x01);
+	assert_int_equal(irq_level, 0);
+
+	/* The sink drained: the console calls tx-ready. */
+	con_room = true;
+	tx_ready_fn(tx_ready_opaque);
+	assert_int_equal(irq_level, 1);
+	assert_int_equal(in8(LSR) & 0x60, 0x60);
+	assert_int_equal(in8(IIR) & 0x0f, 0x02);
+	assert_int_equal(irq_level, 0); /* the IIR read took THRI */
+	/* A spurious tx-ready (nothing was waiting) raises nothing. */
+	tx_ready_fn(tx_ready_opaque);
+	assert_int_equal(irq_level, 0);
 	assert_irq_matches_iir();
 }
 
@@ -646,6 +708,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_linux_autoconfig, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_linux_thre_probes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transmit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_transmit_waits_for_console, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_fifo, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_overflow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loopback, setup, teardown),
