@@ -409,6 +409,8 @@ static void cfg_access(struct pci_bus *b, unsigned int slot, unsigned int fn, ui
 			memset(data, 0xff, size);
 		return;
 	}
+	if (d->cfg_hook && d->cfg_hook(d, reg, data, size, is_write))
+		return;
 	if (is_write)
 		cfg_write(d, reg, data, size);
 	else

@@ -50,6 +50,14 @@ struct pci_dev {
 	 * old_addr/new_addr are 0 when unmapped.
 	 */
 	void (*bar_moved)(struct pci_dev *d, int bar, uint64_t old_addr, uint64_t new_addr);
+	/*
+	 * Optional: config-space accesses the device serves itself, such as
+	 * virtio's VIRTIO_PCI_CAP_PCI_CFG window onto a BAR.  Called for every
+	 * access (CF8/CFC and ECAM) with the bus lock held, d->lock not held;
+	 * returns true if it handled the access (cfg[] is then not touched).
+	 */
+	bool (*cfg_hook)(struct pci_dev *d, uint32_t reg, uint8_t *data, uint32_t size,
+			 bool is_write);
 
 	struct msix *msix; /* NULL without MSI-X */
 	/* INTx, when the device uses it (no MSI-X, or MSI-X disabled by the guest). */

@@ -536,24 +536,42 @@ bool virtio_pci_cfg_window(struct virtio_pci *vp, uint32_t off, uint8_t *data, u
 			   bool is_write)
 {
 	uint32_t base = vp->cfg_cap + offsetof(struct virtio_pci_cfg_cap, pci_cfg_data);
-	const uint8_t *cap = &vp->pci.cfg[vp->cfg_cap];
+	uint8_t cap[sizeof(struct virtio_pci_cfg_cap)];
 	uint32_t bar_off, len;
 
 	if (!vp->cfg_cap || off < base || off >= base + 4)
 		return false;
+	/* bar, offset, length: a snapshot, as another vCPU may be rewriting them. */
+	pthread_mutex_lock(&vp->pci.lock);
+	memcpy(cap, &vp->pci.cfg[vp->cfg_cap], sizeof(cap));
+	pthread_mutex_unlock(&vp->pci.lock);
 	bar_off = cap[8] | cap[9] << 8 | cap[10] << 16 | (uint32_t)cap[11] << 24;
 	len = cap[12] | cap[13] << 8 | cap[14] << 16 | (uint32_t)cap[15] << 24;
-	/* The spec's rules: BAR 0 only, length 1, 2 or 4, offset aligned to it. */
-	if (off != base || size < len || cap[4] != VIRTIO_PCI_BAR ||
-	    (len != 1 && len != 2 && len != 4) || bar_off % len || bar_off >= vp->bar_size) {
-		if (!is_write)
-			memset(data, 0, size);
-		return true;
-	}
 	if (!is_write)
 		memset(data, 0, size);
+	/*
+	 * virtio 1.2 4.1.4.9: cap.bar selects the BAR, cap.offset (aligned to
+	 * cap.length) the place in it, cap.length (1, 2 or 4) the width, and an
+	 * access to pci_cfg_data is done there.  Anything else (another BAR, a
+	 * bad length, an unaligned offset, a range past the BAR, an access not
+	 * starting at pci_cfg_data or narrower than cap.length) is ignored:
+	 * reads 0, never reaches the BAR.
+	 */
+	if (off != base || size < len || cap[4] != VIRTIO_PCI_BAR ||
+	    (len != 1 && len != 2 && len != 4) || bar_off % len || bar_off >= vp->bar_size ||
+	    len > vp->bar_size - bar_off) {
+		log_once(LOG_DEBUG, "virtio-pci", "%s: PCI_CFG window access ignored (bar %u, "
+			 "offset %#x, length %u)", vp->vdev->name, cap[4], bar_off, len);
+		return true;
+	}
 	virtio_pci_bar_io(vp, bar_off, data, len, is_write);
 	return true;
+}
+
+static bool vp_cfg_hook(struct pci_dev *pd, uint32_t reg, uint8_t *data, uint32_t size,
+			bool is_write)
+{
+	return virtio_pci_cfg_window(pd->priv, reg, data, size, is_write);
 }
 
 /* ------------------------------------------------------------------ */
@@ -652,6 +670,7 @@ struct virtio_pci *virtio_pci_create(struct vm *vm, struct virtio_dev *d, bool u
 	pd->cfg[PCI_REVISION_ID] = 1; /* non-transitional: revision >= 1 */
 	pd->priv = vp;
 	pd->bar_moved = vp_bar_moved;
+	pd->cfg_hook = vp_cfg_hook;
 	if (pci_dev_add_bar(pd, VIRTIO_PCI_BAR, vp->bar_size, true, virtio_pci_bar_io, vp))
 		goto fail;
 	if (use_msix) {

@@ -734,6 +734,103 @@ static void test_pci_cfg_window(void **state)
 	assert_false(virtio_pci_cfg_window(vp, PCI_COMMAND, d, 2, false));
 }
 
+/* CF8/CFC: configuration mechanism #1, as a guest without ECAM reaches the window. */
+static uint64_t cf8_rd(uint32_t reg, uint32_t size)
+{
+	uint8_t b[4] = {0}, a[4];
+
+	io_put(a, 4, 0x80000000u | pd->slot << 11 | (reg & 0xfc));
+	assert_true(io_bus_access(&vm.pio, 0xcf8, a, 4, true));
+	assert_true(io_bus_access(&vm.pio, 0xcfc + (reg & 3), b, size, false));
+	return io_get(b, size);
+}
+
+static void cf8_wr(uint32_t reg, uint32_t size, uint64_t v)
+{
+	uint8_t b[4], a[4];
+
+	io_put(a, 4, 0x80000000u | pd->slot << 11 | (reg & 0xfc));
+	assert_true(io_bus_access(&vm.pio, 0xcf8, a, 4, true));
+	io_put(b, size, v);
+	assert_true(io_bus_access(&vm.pio, 0xcfc + (reg & 3), b, size, true));
+}
+
+/* Point the window: cap.bar, cap.offset, cap.length. */
+static void window_at(uint32_t c, uint8_t bar, uint32_t off, uint32_t len)
+{
+	cfg_wr(c + 4, 1, bar);
+	cfg_wr(c + 8, 4, off);
+	cfg_wr(c + 12, 4, len);
+}
+
+/*
+ * The window as a guest reaches it, through the PCI bus: ECAM and CF8/CFC
+ * accesses of pci_cfg_data become BAR accesses at cap.offset (virtio 1.2
+ * 4.1.4.9); bad selections read 0 and change nothing.
+ */
+static void test_pci_cfg_window_through_bus(void **state)
+{
+	uint32_t c = find_vcap(VIRTIO_PCI_CAP_PCI_CFG);
+	uint32_t data = c + offsetof(struct virtio_pci_cfg_cap, pci_cfg_data);
+
+	assert_int_not_equal(c, 0);
+	/* ECAM: write device_feature_select = 1, read it and the feature word back. */
+	window_at(c, VIRTIO_PCI_BAR, C(device_feature_select), 4);
+	cfg_wr(data, 4, 1);
+	assert_int_equal(RD(device_feature_select), 1);
+	assert_int_equal(cfg_rd(data, 4), 1);
+	window_at(c, VIRTIO_PCI_BAR, C(device_feature), 4);
+	assert_int_equal(cfg_rd(data, 4), (uint32_t)((OFFERED | BIT(32)) >> 32));
+	/* A 2-byte field: num_queues. */
+	window_at(c, VIRTIO_PCI_BAR, C(num_queues), 2);
+	assert_int_equal(cfg_rd(data, 4), NQ);
+	assert_int_equal(cfg_rd(data, 2), NQ);
+	/* A 1-byte field through CF8/CFC: device_status. */
+	window_at(c, VIRTIO_PCI_BAR, C(device_status), 1);
+	cf8_wr(data, 1, S_ACK);
+	assert_int_equal(RD(device_status), S_ACK);
+	assert_int_equal(cf8_rd(data, 1), S_ACK);
+	/* CF8/CFC: queue_select = 2, then queue_size reads queue 2's. */
+	window_at(c, VIRTIO_PCI_BAR, C(queue_select), 2);
+	cf8_wr(data, 2, 2);
+	assert_int_equal(RD(queue_select), 2);
+	window_at(c, VIRTIO_PCI_BAR, C(queue_size), 2);
+	assert_int_equal(cf8_rd(data, 2), QMAX);
+
+	/* Ignored: length not 1/2/4, unaligned offset, past the BAR, another BAR. */
+	WR(device_feature_select, 0);
+	static const struct {
+		uint8_t bar;
+		uint32_t off, len;
+	} bad[] = {
+		{ VIRTIO_PCI_BAR, C(device_feature_select), 3 },
+		{ VIRTIO_PCI_BAR, C(device_feature_select), 8 },
+		{ VIRTIO_PCI_BAR, C(device_feature_select), 0 },
+		{ VIRTIO_PCI_BAR, C(device_feature_select) + 1, 4 },
+		{ VIRTIO_PCI_BAR, C(num_queues) + 1, 2 },
+		{ VIRTIO_PCI_BAR, 0xfffffffc, 4 },
+		{ VIRTIO_PCI_BAR, 0x80000000, 4 },
+		{ VIRTIO_PCI_BAR + 1, C(device_feature_select), 4 },
+		{ 0xff, C(device_feature_select), 4 },
+	};
+	for (unsigned int i = 0; i < ARRAY_SIZE(bad); i++) {
+		window_at(c, bad[i].bar, bad[i].off, bad[i].len);
+		cfg_wr(data, 4, 7);
+		cf8_wr(data, 4, 7);
+		assert_int_equal(cfg_rd(data, 4), 0);
+		assert_int_equal(cf8_rd(data, 4), 0);
+		assert_int_equal(RD(device_feature_select), 0);
+	}
+	/* A 4-byte window and a 1-byte access of pci_cfg_data: ignored too. */
+	window_at(c, VIRTIO_PCI_BAR, C(device_feature_select), 4);
+	cfg_wr(data, 1, 5);
+	assert_int_equal(RD(device_feature_select), 0);
+	assert_int_equal(cfg_rd(data + 1, 1), 0);
+	/* The fields around the window still read back as written. */
+	assert_int_equal(cfg_rd(c + 8, 4), C(device_feature_select));
+	assert_int_equal(cfg_rd(c + 12, 4), 4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -750,6 +847,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_msix_vectors, setup_msix, teardown),
 		cmocka_unit_test_setup_teardown(test_ioeventfds_follow_bar, setup_msix, teardown),
 		cmocka_unit_test_setup_teardown(test_pci_cfg_window, setup_intx, teardown),
+		cmocka_unit_test_setup_teardown(test_pci_cfg_window_through_bus, setup_intx, teardown),
 	};
 
 	log_set_level(LOG_ERROR); /* the hostile-guest cases log on purpose */
