@@ -288,12 +288,24 @@ static void reg_write(struct virtio_mmio *m, uint64_t off, uint32_t v)
 		atomic_fetch_and(&m->isr, ~v);
 		break;
 	case VIRTIO_MMIO_STATUS:
+		/*
+		 * 4.2.2: Status is a 32-bit register; only its low 8 bits (the
+		 * device status byte) are defined, and writing 0 resets.  A
+		 * write with a bit above 7 set is not a 0 write, and not a
+		 * status either: taking its low byte made 0x100 reset the core
+		 * but not the transport (ISR and the selects survived).  It is
+		 * refused, status unchanged, and the device asks the driver to
+		 * reset it (NEEDS_RESET), as for any write it cannot apply.
+		 */
+		if (v > 0xff) {
+			log_once(LOG_WARN, "virtio-mmio", "%s: Status 0x%x has bits above 7",
+				 d->name, v);
+			virtio_set_needs_reset(d);
+			break;
+		}
 		virtio_set_status(d, (uint8_t)v);
 		if (!v)
 			transport_reset(m);
-		else if (v > 0xff)
-			log_once(LOG_WARN, "virtio-mmio", "%s: Status 0x%x has bits above 7",
-				 d->name, v);
 		break;
 	case VIRTIO_MMIO_SHM_SEL:
 		break; /* no regions: every selection reads length ~0 */
