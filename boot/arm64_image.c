@@ -149,9 +149,23 @@ int arm64_gunzip(const uint8_t *in, size_t in_size, size_t limit, uint8_t **out,
 	return 0;
 }
 
-int arm64_image_load(struct guest_mem *m, const struct arm64_boot_in *in,
-		     struct arm64_boot_out *out, char *err, size_t errlen)
+struct load_args {
+	struct guest_mem *m;
+	const struct arm64_boot_in *in;
+	struct arm64_boot_out *out;
+	char *err;
+	size_t errlen;
+	uint8_t *unzipped;
+};
+
+static int load(void *opaque)
 {
+	struct load_args *a = opaque;
+	struct guest_mem *m = a->m;
+	const struct arm64_boot_in *in = a->in;
+	struct arm64_boot_out *out = a->out;
+	char *err = a->err;
+	size_t errlen = a->errlen;
 	const uint8_t *img = in->kernel;
 	size_t size = in->kernel_size;
 	uint8_t *unzipped = NULL, *kdst;
@@ -166,6 +180,7 @@ int arm64_image_load(struct guest_mem *m, const struct arm64_boot_in *in,
 		if (arm64_gunzip(img, size, ARM64_IMAGE_MAX, &unzipped, &size, err, errlen) ||
 		    !unzipped) /* (never: for the analyzer, which cannot see boot_err()) */
 			return -1;
+		a->unzipped = unzipped; /* freed by the caller even after a SIGBUS */
 		img = unzipped;
 		out->was_gzip = true;
 	}
@@ -222,8 +237,18 @@ int arm64_image_load(struct guest_mem *m, const struct arm64_boot_in *in,
 	out->dtb_addr = next;
 	ret = 0;
 done:
-	free(unzipped);
 	return ret;
+}
+
+/* The header is parsed once (into out->info) and only that copy is used. */
+int arm64_image_load(struct guest_mem *m, const struct arm64_boot_in *in,
+		     struct arm64_boot_out *out, char *err, size_t errlen)
+{
+	struct load_args a = { .m = m, .in = in, .out = out, .err = err, .errlen = errlen };
+	int r = boot_guarded(load, &a, err, errlen);
+
+	free(a.unzipped);
+	return r;
 }
 
 int arm64_place_dtb(struct guest_mem *m, const struct arm64_boot_out *out, const void *dtb,

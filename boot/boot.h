@@ -86,6 +86,15 @@ int boot_map_file(const char *path, size_t limit, uint8_t **buf, size_t *size, c
 		  size_t errlen);
 void boot_release_file(uint8_t *buf, size_t size);
 
+/*
+ * Run fn(arg) with a SIGBUS turned into an error: the kernel or initrd
+ * file was truncated after it was mapped (boot_map_file), and a page past
+ * its new end was touched.  Returns fn's result, or -1 with a one-line
+ * reason in err.  Main thread, during setup (one guard at a time); what fn
+ * allocated before the fault is not freed (ktvm exits right after).
+ */
+int boot_guarded(int (*fn)(void *arg), void *arg, char *err, size_t errlen);
+
 /* Format a loader's one-line reason into err (if any); always returns -1. */
 int boot_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

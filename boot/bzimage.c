@@ -101,9 +101,22 @@ static int place_initrd(struct guest_mem *m, const struct x86_boot_in *in,
 	return 0;
 }
 
-int bzimage_load(struct guest_mem *m, const struct x86_boot_in *in, struct x86_boot_out *out,
-		 char *err, size_t errlen)
+struct load_args {
+	struct guest_mem *m;
+	const struct x86_boot_in *in;
+	struct x86_boot_out *out;
+	char *err;
+	size_t errlen;
+};
+
+static int load(void *opaque)
 {
+	const struct load_args *a = opaque;
+	struct guest_mem *m = a->m;
+	const struct x86_boot_in *in = a->in;
+	struct x86_boot_out *out = a->out;
+	char *err = a->err;
+	size_t errlen = a->errlen;
 	struct boot_params bp = {0}; /* for the analyzer: boot_err is variadic */
 	struct setup_header *h = &bp.hdr;
 	uint64_t low_end = x86_low_ram_end(m);
@@ -212,4 +225,13 @@ int bzimage_load(struct guest_mem *m, const struct x86_boot_in *in, struct x86_b
 		.initrd_start = initrd,
 	};
 	return 0;
+}
+
+/* The header is copied into the zero page once and only that copy is used. */
+int bzimage_load(struct guest_mem *m, const struct x86_boot_in *in, struct x86_boot_out *out,
+		 char *err, size_t errlen)
+{
+	struct load_args a = { .m = m, .in = in, .out = out, .err = err, .errlen = errlen };
+
+	return boot_guarded(load, &a, err, errlen);
 }

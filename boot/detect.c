@@ -6,6 +6,8 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,22 +36,85 @@ int boot_err(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-enum kernel_format boot_detect_format(const uint8_t *img, size_t size)
+/*
+ * The files are mapped, not read (see map_file): a file truncated while
+ * ktvm loads it raises SIGBUS on the first page past its new end.  That is
+ * the user's file, not the guest's, but it still deserves one clear line
+ * and status 2 rather than a crash; hence a SIGBUS handler and a
+ * sigsetjmp around each phase that reads a mapping.  (Reading the files
+ * instead would cost a staging copy of a ~60 MB vmlinux; checking st_size
+ * before and after cannot catch a truncation during the copy.)
+ */
+static sigjmp_buf bus_jmp;
+static volatile sig_atomic_t bus_armed;
+
+static void bus_handler(int sig)
 {
+	if (bus_armed) {
+		bus_armed = 0;
+		siglongjmp(bus_jmp, 1);
+	}
+	signal(sig, SIG_DFL); /* not ours: die of it, as without the guard */
+	raise(sig);
+}
+
+int boot_guarded(int (*fn)(void *arg), void *arg, char *err, size_t errlen)
+{
+	struct sigaction sa, old;
+	volatile int r;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = bus_handler;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGBUS, &sa, &old) < 0)
+		return fn(arg);
+	if (sigsetjmp(bus_jmp, 1)) {
+		sigaction(SIGBUS, &old, NULL);
+		return boot_err(err, errlen,
+				"a kernel or initrd file shrank while it was being loaded (SIGBUS "
+				"reading it); they must not change while ktvm starts");
+	}
+	bus_armed = 1;
+	r = fn(arg);
+	bus_armed = 0;
+	sigaction(SIGBUS, &old, NULL);
+	return r;
+}
+
+struct detect_args {
+	const uint8_t *img;
+	size_t size;
+	enum kernel_format fmt;
+};
+
+static int detect(void *opaque)
+{
+	struct detect_args *a = opaque;
+	const uint8_t *img = a->img;
+	size_t size = a->size;
 	uint32_t entry;
 
-	if (!img)
-		return KERNEL_UNKNOWN;
+	a->fmt = KERNEL_UNKNOWN;
 	if (size >= BZ_MAGIC_OFF + 4 && img[BZ_BOOT_FLAG_OFF] == 0x55 &&
 	    img[BZ_BOOT_FLAG_OFF + 1] == 0xaa && memcmp(img + BZ_MAGIC_OFF, "HdrS", 4) == 0)
-		return KERNEL_BZIMAGE;
-	if (size >= SELFMAG && memcmp(img, ELFMAG, SELFMAG) == 0)
+		a->fmt = KERNEL_BZIMAGE;
+	else if (size >= SELFMAG && memcmp(img, ELFMAG, SELFMAG) == 0)
 		/* Any ELF without a usable PVH entry: pvh_load() says exactly why. */
-		return pvh_find_entry(img, size, &entry, NULL, 0) ? KERNEL_ELF_NOPVH
-								  : KERNEL_ELF_PVH;
-	if (size >= ARM64_MAGIC_OFF + 4 && memcmp(img + ARM64_MAGIC_OFF, "ARM\x64", 4) == 0)
-		return KERNEL_ARM64_IMAGE;
-	return KERNEL_UNKNOWN;
+		a->fmt = pvh_find_entry(img, size, &entry, NULL, 0) ? KERNEL_ELF_NOPVH
+								    : KERNEL_ELF_PVH;
+	else if (size >= ARM64_MAGIC_OFF + 4 && memcmp(img + ARM64_MAGIC_OFF, "ARM\x64", 4) == 0)
+		a->fmt = KERNEL_ARM64_IMAGE;
+	return 0;
+}
+
+/* A file that shrinks under the detection reads as no kernel at all. */
+enum kernel_format boot_detect_format(const uint8_t *img, size_t size)
+{
+	struct detect_args a = { .img = img, .size = size, .fmt = KERNEL_UNKNOWN };
+
+	if (!img || boot_guarded(detect, &a, NULL, 0))
+		return KERNEL_UNKNOWN;
+	return a.fmt;
 }
 
 const char *boot_format_name(enum kernel_format f)
@@ -74,7 +139,8 @@ const char *boot_format_name(enum kernel_format f)
  * is then copied once, from the page cache into guest RAM, with no staging
  * buffer to fault in.  Measured in the nested venue: 0.74 s -> see the
  * closing note of the foundation issue.  Truncating the file while ktvm
- * starts would raise SIGBUS; that is the user's own file, not the guest's.
+ * starts raises SIGBUS: the loaders run under boot_guarded(), which turns
+ * it into an error.
  * boot_map_file() does not populate: of a PVH vmlinux only the PT_LOAD
  * parts are read (docs/performance.md, "Boot").
  */

@@ -8,8 +8,12 @@
  * without the bzImage's setup code.  The image may be hostile: every offset
  * and size it holds is checked against the file before use, with no sum
  * that could wrap, and guest memory is written only through gmem_*().
+ * The ELF and program headers are copied out of the image once, checked,
+ * and only that copy is used afterwards: the image is a mapping of a file
+ * that may change under ktvm, so a second read could see other values.
  */
 #include <elf.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "arch/x86_64/layout.h"
@@ -51,9 +55,24 @@ static int check_ehdr(const uint8_t *img, size_t size, Elf64_Ehdr *eh, char *err
 	return 0;
 }
 
-static void get_phdr(const uint8_t *img, const Elf64_Ehdr *eh, unsigned int i, Elf64_Phdr *ph)
+/* The ELF header and the program header table, copied once and checked. */
+struct elf_view {
+	Elf64_Ehdr eh;
+	Elf64_Phdr *ph; /* eh.e_phnum entries; free() it */
+};
+
+static int read_elf(const uint8_t *img, size_t size, struct elf_view *v, char *err,
+		    size_t errlen)
 {
-	memcpy(ph, img + eh->e_phoff + (uint64_t)i * sizeof(*ph), sizeof(*ph));
+	v->ph = NULL;
+	if (check_ehdr(img, size, &v->eh, err, errlen))
+		return -1;
+	v->ph = malloc((size_t)v->eh.e_phnum * sizeof(*v->ph));
+	if (!v->ph)
+		return boot_err(err, errlen, "out of memory for %u ELF program headers",
+				v->eh.e_phnum);
+	memcpy(v->ph, img + v->eh.e_phoff, (size_t)v->eh.e_phnum * sizeof(*v->ph));
+	return 0;
 }
 
 /*
@@ -109,41 +128,47 @@ static int scan_notes(const uint8_t *p, uint64_t len, uint64_t align, uint32_t *
 	return 0;
 }
 
-int pvh_find_entry(const uint8_t *img, size_t size, uint32_t *entry, char *err, size_t errlen)
+static int find_entry(const uint8_t *img, size_t size, const struct elf_view *v, uint32_t *entry,
+		      char *err, size_t errlen)
 {
-	Elf64_Ehdr eh = {0}; /* for the analyzer: boot_err is variadic */
-
-	if (check_ehdr(img, size, &eh, err, errlen))
-		return -1;
-	for (unsigned int i = 0; i < eh.e_phnum; i++) {
-		Elf64_Phdr ph;
+	for (unsigned int i = 0; i < v->eh.e_phnum; i++) {
+		const Elf64_Phdr *ph = &v->ph[i];
 		int r;
 
-		get_phdr(img, &eh, i, &ph);
-		if (ph.p_type != PT_NOTE)
+		if (ph->p_type != PT_NOTE)
 			continue;
-		if (!in_file(ph.p_offset, ph.p_filesz, size))
+		if (!in_file(ph->p_offset, ph->p_filesz, size))
 			return boot_err(err, errlen,
 					"ELF note segment %u lies past the end of the file", i);
-		r = scan_notes(img + ph.p_offset, ph.p_filesz, ph.p_align == 8 ? 8 : 4, entry, err,
-			       errlen);
+		r = scan_notes(img + ph->p_offset, ph->p_filesz, ph->p_align == 8 ? 8 : 4, entry,
+			       err, errlen);
 		if (r)
 			return r < 0 ? -1 : 0;
 	}
 	return boot_err(err, errlen, "ELF kernel has no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY)");
 }
 
+int pvh_find_entry(const uint8_t *img, size_t size, uint32_t *entry, char *err, size_t errlen)
+{
+	struct elf_view v;
+	int r = read_elf(img, size, &v, err, errlen) ? -1 : find_entry(img, size, &v, entry, err,
+								       errlen);
+
+	free(v.ph);
+	return r;
+}
+
 /* Copy the PT_LOAD segments to their physical addresses, zeroing the bss parts. */
-static int load_segments(struct guest_mem *m, const uint8_t *img, size_t size, const Elf64_Ehdr *eh,
-			 uint64_t *start, uint64_t *end, char *err, size_t errlen)
+static int load_segments(struct guest_mem *m, const uint8_t *img, size_t size,
+			 const struct elf_view *v, uint64_t *start, uint64_t *end, char *err,
+			 size_t errlen)
 {
 	*start = UINT64_MAX;
 	*end = 0;
-	for (unsigned int i = 0; i < eh->e_phnum; i++) {
-		Elf64_Phdr ph;
+	for (unsigned int i = 0; i < v->eh.e_phnum; i++) {
+		Elf64_Phdr ph = v->ph[i];
 		uint8_t *dst;
 
-		get_phdr(img, eh, i, &ph);
 		if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
 			continue;
 		if (ph.p_filesz > ph.p_memsz)
@@ -211,9 +236,23 @@ static int place_initrd(struct guest_mem *m, const struct x86_boot_in *in, uint6
 	return 0;
 }
 
-int pvh_load(struct guest_mem *m, const struct x86_boot_in *in, struct x86_boot_out *out, char *err,
-	     size_t errlen)
+struct load_args {
+	struct guest_mem *m;
+	const struct x86_boot_in *in;
+	struct x86_boot_out *out;
+	char *err;
+	size_t errlen;
+	struct elf_view v;
+};
+
+static int load(void *opaque)
 {
+	struct load_args *a = opaque;
+	struct guest_mem *m = a->m;
+	const struct x86_boot_in *in = a->in;
+	struct x86_boot_out *out = a->out;
+	char *err = a->err;
+	size_t errlen = a->errlen;
 	/* hvm_start_info, then the module list, then the memory map: one page. */
 	struct {
 		struct hvm_start_info si;
@@ -225,13 +264,13 @@ int pvh_load(struct guest_mem *m, const struct x86_boot_in *in, struct x86_boot_
 	const uint64_t info_gpa = X86_PVH_INFO_ADDR;
 	uint64_t kstart, kend, initrd = 0;
 	uint32_t entry = 0; /* for the analyzer: boot_err is variadic */
-	Elf64_Ehdr eh;
 	size_t cmdlen;
 
 	_Static_assert(sizeof(info) <= PAGE_SIZE, "PVH info fits in one page");
-	if (pvh_find_entry(in->kernel, in->kernel_size, &entry, err, errlen))
+	/* Validated once; only this copy is used from here on. */
+	if (read_elf(in->kernel, in->kernel_size, &a->v, err, errlen) ||
+	    find_entry(in->kernel, in->kernel_size, &a->v, &entry, err, errlen))
 		return -1;
-	memcpy(&eh, in->kernel, sizeof(eh)); /* validated by pvh_find_entry */
 	if (in->ne820 == 0 || in->ne820 > ARRAY_SIZE(info.map))
 		return boot_err(err, errlen, "e820 map has %u entries (1..%zu supported)",
 				in->ne820, ARRAY_SIZE(info.map));
@@ -240,7 +279,7 @@ int pvh_load(struct guest_mem *m, const struct x86_boot_in *in, struct x86_boot_
 		return boot_err(err, errlen, "command line is %zu bytes, the limit is %llu", cmdlen,
 				X86_CMDLINE_MAX - 1);
 
-	if (load_segments(m, in->kernel, in->kernel_size, &eh, &kstart, &kend, err, errlen))
+	if (load_segments(m, in->kernel, in->kernel_size, &a->v, &kstart, &kend, err, errlen))
 		return -1;
 	if (entry < kstart || entry >= kend)
 		return boot_err(err, errlen,
@@ -282,4 +321,14 @@ int pvh_load(struct guest_mem *m, const struct x86_boot_in *in, struct x86_boot_
 		.initrd_start = initrd,
 	};
 	return 0;
+}
+
+int pvh_load(struct guest_mem *m, const struct x86_boot_in *in, struct x86_boot_out *out, char *err,
+	     size_t errlen)
+{
+	struct load_args a = { .m = m, .in = in, .out = out, .err = err, .errlen = errlen };
+	int r = boot_guarded(load, &a, err, errlen);
+
+	free(a.v.ph);
+	return r;
 }

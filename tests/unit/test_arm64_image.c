@@ -8,7 +8,9 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 #include <cmocka.h>
 
@@ -288,6 +290,50 @@ static void test_bad_dtb_too_big(void **state)
 	assert_int_equal(arm64_place_dtb(&mem, &out, img, MiB(2) + 1, err, sizeof(err)), -1);
 }
 
+/* Write buf to a file, map it (boot_read_file, as ktvm), then cut the file to 'keep' bytes. */
+static uint8_t *map_then_shrink(const uint8_t *buf, size_t size, size_t keep, char *path)
+{
+	uint8_t *map;
+	size_t msize;
+	int fd;
+
+	strcpy(path, "/tmp/ktvm-shrink-XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, buf, size), (ssize_t)size);
+	if (boot_read_file(path, size, &map, &msize, err, sizeof(err)))
+		fail_msg("boot_read_file: %s", err);
+	assert_int_equal(ftruncate(fd, (off_t)keep), 0);
+	close(fd);
+	return map;
+}
+
+/* An Image or initrd file cut while it is loaded: an error, not a SIGBUS. */
+static void test_file_shrinks(void **state)
+{
+	struct arm64_boot_out out;
+	char path[32], ipath[32];
+	uint8_t initrd[8192];
+	uint8_t *map, *imap;
+
+	(void)state;
+	map = map_then_shrink(img, sizeof(img), 4096, path);
+	assert_int_equal(load(map, sizeof(img), NULL, 0, &out), -1);
+	assert_non_null(strstr(err, "shrank while it was being loaded"));
+	boot_release_file(map, sizeof(img));
+	unlink(path);
+
+	memset(initrd, 0x5a, sizeof(initrd));
+	imap = map_then_shrink(initrd, sizeof(initrd), 0, ipath);
+	err[0] = 0;
+	assert_int_equal(load(img, sizeof(img), imap, sizeof(initrd), &out), -1);
+	assert_non_null(strstr(err, "shrank while it was being loaded"));
+	boot_release_file(imap, sizeof(initrd));
+	unlink(ipath);
+	/* And the loader works again afterwards. */
+	assert_int_equal(load(img, sizeof(img), NULL, 0, &out), 0);
+}
+
 static void test_real_image(void **state)
 {
 	const char *path = getenv("KTVM_TEST_ARM64_IMAGE");
@@ -327,6 +373,7 @@ int main(void)
 		T(test_valid_placement),
 		T(test_text_offset),
 		T(test_gzip),
+		T(test_file_shrinks),
 		T(test_bad_too_short),
 		T(test_bad_magic),
 		T(test_bad_big_endian),

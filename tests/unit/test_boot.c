@@ -967,6 +967,105 @@ static void test_read_file(void **state)
 	assert_non_null(strstr(err, "not a regular file"));
 }
 
+/* ---- a file that shrinks while it is loaded -------------------------------- */
+
+/*
+ * Write buf to a file, map it as ktvm does (boot_map_file), then cut the
+ * file to 'keep' bytes: the mapping still says the old size, and a page
+ * past the new end raises SIGBUS when touched.  *path is the file's name.
+ */
+static uint8_t *map_then_shrink(const uint8_t *buf, size_t size, size_t keep, char *path)
+{
+	char err[256];
+	uint8_t *map;
+	size_t msize;
+	int fd;
+
+	strcpy(path, "/tmp/ktvm-shrink-XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, buf, size), (ssize_t)size);
+	if (boot_map_file(path, size, &map, &msize, err, sizeof(err)))
+		fail_msg("boot_map_file: %s", err);
+	assert_int_equal(msize, size);
+	assert_int_equal(ftruncate(fd, (off_t)keep), 0);
+	close(fd);
+	return map;
+}
+
+static void shrunk_fails(struct fx *f, int r)
+{
+	assert_int_equal(r, -1);
+	assert_non_null(strstr(f->err, "shrank while it was being loaded"));
+}
+
+/* A vmlinux cut after its headers were checked: an error, not a SIGBUS. */
+static void test_pvh_file_shrinks(void **state)
+{
+	struct fx *f = *state;
+	char path[32];
+	uint8_t *map;
+
+	make_elf(f, true, 8);
+	map = map_then_shrink(f->img, f->img_size, PAGE, path);
+	/* The headers (first page) are still there: the format is still seen. */
+	assert_int_equal(boot_detect_format(map, f->img_size), KERNEL_ELF_PVH);
+	f->in.kernel = map;
+	shrunk_fails(f, pvh_load(&f->m, &f->in, &f->out, f->err, sizeof(f->err)));
+	/* The guard is gone afterwards: the same loader works on a whole image. */
+	f->in.kernel = f->img;
+	pvh_ok(f);
+	boot_release_file(map, f->img_size);
+	unlink(path);
+}
+
+/* A bzImage cut in its protected-mode part. */
+static void test_bz_file_shrinks(void **state)
+{
+	struct fx *f = *state;
+	char path[32];
+	uint8_t *map;
+
+	make_bzimage(f);
+	map = map_then_shrink(f->img, f->img_size, PAGE, path);
+	f->in.kernel = map;
+	shrunk_fails(f, bzimage_load(&f->m, &f->in, &f->out, f->err, sizeof(f->err)));
+	boot_release_file(map, f->img_size);
+	unlink(path);
+}
+
+/* An initrd emptied while it is copied, with either loader. */
+static void test_initrd_file_shrinks(void **state)
+{
+	struct fx *f = *state;
+	char path[32];
+	uint8_t *map;
+
+	map = map_then_shrink(f->initrd, sizeof(f->initrd), 0, path);
+	f->in.initrd = map;
+	f->in.initrd_size = sizeof(f->initrd);
+	make_elf(f, true, 8);
+	shrunk_fails(f, pvh_load(&f->m, &f->in, &f->out, f->err, sizeof(f->err)));
+	make_bzimage(f);
+	shrunk_fails(f, bzimage_load(&f->m, &f->in, &f->out, f->err, sizeof(f->err)));
+	boot_release_file(map, sizeof(f->initrd));
+	unlink(path);
+}
+
+/* A file cut to nothing before detection: no kernel, not a crash. */
+static void test_detect_file_shrinks(void **state)
+{
+	struct fx *f = *state;
+	char path[32];
+	uint8_t *map;
+
+	make_elf(f, true, 8);
+	map = map_then_shrink(f->img, f->img_size, 0, path);
+	assert_int_equal(boot_detect_format(map, f->img_size), KERNEL_UNKNOWN);
+	boot_release_file(map, f->img_size);
+	unlink(path);
+}
+
 /* ---- the real Debian kernel (optional) ------------------------------------ */
 
 static void load_real(struct fx *f, const char *var, enum kernel_format want)
@@ -1074,6 +1173,10 @@ int main(void)
 		cmocka_unit_test(test_detect),
 		cmocka_unit_test(test_format_names),
 		cmocka_unit_test(test_read_file),
+		cmocka_unit_test_setup_teardown(test_pvh_file_shrinks, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_bz_file_shrinks, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_initrd_file_shrinks, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_detect_file_shrinks, fx_setup, fx_teardown),
 		T(test_real_bzimage),
 		T(test_real_vmlinux),
 	};
