@@ -76,6 +76,15 @@ static void guest_now(const struct cmos_rtc *r, int64_t *sec, long *nsec)
 		*sec += 1;
 		*nsec -= NSEC_PER_SEC;
 	}
+	/*
+	 * Setting the clock clamps it to 1900-9999, but a clock set near the
+	 * end keeps running: it stops at 9999-12-31 23:59:59 instead of going
+	 * on into year 10000 (century 100, which no register can hold).
+	 */
+	if (*sec > RTC_MAX_TIME)
+		*sec = RTC_MAX_TIME;
+	else if (*sec < RTC_MIN_TIME)
+		*sec = RTC_MIN_TIME;
 }
 
 static void rtc_time_from(int64_t t, struct rtc_time *out)

@@ -162,6 +162,7 @@ static bool thr_empty(struct serial *s)
 	if ((s->mcr & MCR_LOOP) || console_tx_room(s->con))
 		return true;
 	s->tx_waiting = true;
+	s->thr_ipending = false; /* a busy THR has no THRE interrupt to report */
 	return false;
 }
 
@@ -337,6 +338,8 @@ static uint8_t serial_read(struct serial *s, unsigned int reg)
 		break;
 	case UART_IIR:
 		id = iir_id(s);
+		if (id == IIR_THRI && !thr_empty(s))
+			id = iir_id(s); /* the console filled up since THRE was latched */
 		v = id | (s->fifo_enabled ? IIR_FIFOS : 0);
 		if (id == IIR_THRI)
 			s->thr_ipending = false;

@@ -81,6 +81,10 @@ static inline size_t fz_bytes(struct fuzz_in *in, void *dst, size_t n)
  */
 void fuzz_vm_init(struct vm *vm, uint64_t size, const struct mem_region *layout, unsigned int n);
 
+/* vm_request_stop() calls so far (stubs.c counts them) and the last one's status. */
+extern unsigned int fuzz_stop_requests;
+extern int fuzz_stop_status;
+
 /* Does [p, p + len) lie inside guest RAM?  For checking what devices hand out. */
 bool fuzz_in_guest(const struct guest_mem *m, const void *p, size_t len);
 

@@ -311,3 +311,70 @@ put("arm64_image", "too-big", bytes([0]) + arm64_image(image_size=0x400000))
 put("arm64_image", "misaligned-ram", bytes([16 | 3]) + arm64_image())
 # No bss, ending exactly at the end of its 2 MiB of RAM (a fixed bug: memset(NULL, 0, 0)).
 put("arm64_image", "fills-ram-gz", bytes([0]) + gz(arm64_image(size=0x200000, image_size=0x200000)))
+
+# ---- serial: ops of (kind, arg, value); kinds 0-2 write reg arg%8, 3-5 read,
+# 6 type arg%33 bytes, 7 break, 8 console (arg odd: drain, even: fill), 9 wide
+def sw(reg, val):
+    return bytes([0, reg, val])
+
+
+def sr(reg):
+    return bytes([3, reg, 0])
+
+
+serial_init = b"".join([
+    sw(3, 0x80), sw(0, 0x0c), sw(1, 0x00), sw(3, 0x03), sr(0), sr(1), sw(3, 0x03),
+    sw(2, 0xc7), sr(2), sw(4, 0x0b), sw(1, 0x0f), sr(2), sr(5), sr(6),
+])
+put("serial", "linux-init", serial_init + b"".join(sw(0, c) for c in b"hello\r\n") +
+    sr(2) + sr(5))
+put("serial", "rx-fifo", serial_init + bytes([6, 20, 0x41]) + sr(5) + sr(2) +
+    b"".join(sr(0) for _ in range(20)) + sr(5) + bytes([6, 32, 0x30]) * 3 + sr(2))
+put("serial", "loopback", serial_init + sw(4, 0x1f) + sr(6) +
+    b"".join(sw(0, c) for c in range(20)) + sr(5) + sr(0) + sw(4, 0x0b) + sr(6) + sr(5))
+put("serial", "console-full", serial_init + bytes([8, 0, 255]) + sr(5) + sr(2) + sw(0, 0x41) +
+    bytes([8, 1, 0]) + sr(2) + sr(5) + sw(0, 0x42) + bytes([7, 0, 0]) + sr(2) + sr(5) +
+    bytes([9, 0, 1]))
+
+# ---- cmos_rtc: MiB below 4G / 16 - 1, GiB above | ops (kind, value): 0 select,
+# 1 write, 2-3 read, 4 read the index port, 5 wide
+def rtc_rd(idx):
+    return bytes([0, idx, 2, 0])
+
+
+def rtc_wr(idx, val):
+    return bytes([0, idx, 1, val])
+
+
+put("cmos_rtc", "read-time", bytes([31, 1]) + b"".join(rtc_rd(i) for i in
+    (0, 2, 4, 6, 7, 8, 9, 0x32, 0x0a, 0x0b, 0x0c, 0x0d, 0x15, 0x17, 0x30, 0x34, 0x5b)))
+put("cmos_rtc", "set-time", bytes([7, 0]) + rtc_wr(0x0b, 0x82) + rtc_wr(0x0a, 0x66) +
+    rtc_wr(0, 0x59) + rtc_wr(2, 0x59) + rtc_wr(4, 0x23) + rtc_wr(7, 0x31) +
+    rtc_wr(8, 0x12) + rtc_wr(9, 0x99) + rtc_wr(0x32, 0x99) + rtc_wr(0x0b, 0x02) +
+    rtc_wr(0x0a, 0x26) + rtc_rd(0) + rtc_rd(9) + rtc_rd(0x32) + rtc_rd(0x0a))
+put("cmos_rtc", "binary-12h", bytes([0, 0]) + rtc_wr(0x0b, 0x04) + rtc_rd(4) +
+    rtc_wr(4, 0x8c) + rtc_rd(4) + rtc_wr(0x40, 0x5a) + rtc_rd(0x40) + bytes([0, 0xff, 4, 0]) +
+    bytes([5, 0, 5, 1]))
+
+# ---- i8042: ops (kind, value): 0-1 command, 2 data write, 3 status, 4 data read, 5 wide
+def kcmd(c):
+    return bytes([0, c])
+
+
+def kdat(v):
+    return bytes([2, v])
+
+
+kst, kin = bytes([3, 0]), bytes([4, 0])
+put("i8042", "linux-probe", kst + kcmd(0x20) + kst + kin + kcmd(0xaa) + kin + kcmd(0x60) +
+    kdat(0x47) + kcmd(0x20) + kin + kcmd(0xa7) + kcmd(0xa8) + kcmd(0xa9) + kin + kcmd(0xab) +
+    kin + kcmd(0xad) + kcmd(0xae) + kcmd(0xd0) + kin + kcmd(0xd2) + kdat(0x12) + kst + kin +
+    kcmd(0xd3) + kdat(0x34) + kst + kin + kcmd(0xd4) + kdat(0xff) + kst)
+put("i8042", "reset-pulse", kcmd(0xd1) + kdat(0x03) + kcmd(0xd0) + kin + kcmd(0xfe))
+put("i8042", "outport-reset", kcmd(0xd1) + kdat(0x02) + kcmd(0xff) + bytes([5, 1]))
+
+# ---- acpi_power: reset value, S5 SLP_TYP | ops (reg, size/dir, value)
+put("acpi_power", "sleep-reset", bytes([0x0e, 5]) + bytes([0, 0, 0, 1, 0, 0, 0, 1, 0x20 | 1 << 2]) +
+    bytes([1, 0, 0, 1, 1, 0x80, 1, 0, 0, 2, 1, 0x0f, 2, 0, 0, 2, 1, 0x0e]))
+put("acpi_power", "poweroff", bytes([0x0e, 5]) + bytes([0, 1, 5 << 2, 0, 1, 0x20 | 5 << 2,
+                                                         0, 3, 0x20 | 5 << 2]))

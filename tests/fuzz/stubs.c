@@ -74,10 +74,16 @@ int __wrap_vm_irq_line(struct vm *vm, uint32_t gsi, int level)
 	return 0;
 }
 
+unsigned int fuzz_stop_requests;
+int fuzz_stop_status;
+
 void __wrap_vm_request_stop(struct vm *vm, int status, const char *fmt, ...)
 {
 	char buf[256];
 	va_list ap;
+
+	fuzz_stop_requests++;
+	fuzz_stop_status = status;
 
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);

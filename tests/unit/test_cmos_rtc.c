@@ -245,6 +245,30 @@ static void test_guest_sets_time(void **state)
 	assert_int_equal(rd(0x04), 0);
 }
 
+/* Set to the last second of 9999, the clock stops there (found by fuzz_cmos_rtc). */
+static void test_clock_stops_at_9999(void **state)
+{
+	wr(0x0b, 0x86); /* SET, binary, 24 h */
+	wr(0x00, 59);
+	wr(0x02, 59);
+	wr(0x04, 23);
+	wr(0x07, 31);
+	wr(0x08, 12);
+	wr(0x09, 99);
+	wr(CMOS_CENTURY, 99);
+	wr(0x0b, 0x06);
+	fake_ns += 10 * NS;
+	assert_int_equal(rd(CMOS_CENTURY), 99);
+	assert_int_equal(rd(0x09), 99);
+	assert_int_equal(rd(0x08), 12);
+	assert_int_equal(rd(0x07), 31);
+	assert_int_equal(rd(0x00), 59);
+	/* A century past the range is clamped when written, and stays clamped. */
+	wr(CMOS_CENTURY, 0xff);
+	fake_ns += 10 * NS;
+	assert_int_equal(rd(CMOS_CENTURY), 99);
+}
+
 static void test_cmos_memory(void **state)
 {
 	/* 512 MiB below 4 GiB, 1 GiB above */
@@ -328,6 +352,7 @@ int main(void)
 		cmocka_unit_test_setup(test_linux_avoid_uip, setup),
 		cmocka_unit_test_setup(test_register_c_d, setup),
 		cmocka_unit_test_setup(test_guest_sets_time, setup),
+		cmocka_unit_test_setup(test_clock_stops_at_9999, setup),
 		cmocka_unit_test_setup(test_cmos_memory, setup),
 		cmocka_unit_test_setup(test_malformed, setup),
 	};

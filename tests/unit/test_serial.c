@@ -236,6 +236,21 @@ static void test_transmit_waits_for_console(void **state)
 	assert_irq_matches_iir();
 }
 
+/* THRE latched, then the console fills (other output): IIR must not report THRE. */
+static void test_thre_latched_then_console_full(void **state)
+{
+	out8(IER, 0x02);
+	assert_int_equal(irq_level, 1); /* THRE latched */
+	con_room = false;
+	assert_int_equal(in8(IIR) & 0x0f, 0x01);
+	assert_int_equal(irq_level, 0);
+	assert_int_equal(in8(LSR) & 0x60, 0);
+	con_room = true;
+	tx_ready_fn(tx_ready_opaque);
+	assert_int_equal(in8(IIR) & 0x0f, 0x02);
+	assert_irq_matches_iir();
+}
+
 /* serial8250 autoconfig(), step by step, as in drivers/tty/serial/8250/8250_port.c */
 static void test_linux_autoconfig(void **state)
 {
@@ -709,6 +724,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_linux_thre_probes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transmit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transmit_waits_for_console, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_thre_latched_then_console_full, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_rx_fifo, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_overflow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loopback, setup, teardown),
