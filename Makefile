@@ -124,12 +124,15 @@ $(KTVM_BIN): $(CORE_OBJS) $(MAIN_OBJ)
 
 # ktvm with test-only hooks (-DKTVM_TEST_HOOKS, e.g. KTVM_TEST_SECCOMP_VIOLATE=CLASS
 # makes that thread class break its seccomp list): for tests, never installed.
-TESTHOOKS_OBJS := $(CORE_OBJS:$(BUILD)/vmm/seccomp.o=$(BUILD)/vmm/seccomp-testhooks.o)
+# KTVM_TEST_SKIP_KVM_PROBE=1 skips the x86 KVM probe, so tiny test guests run on
+# a KVM that cannot run Linux (kvm_pvm): tests/unit/test_console_wedge.c.
+TESTHOOKS_SRCS := vmm/seccomp.c arch/x86_64/kvm_probe.c
+TESTHOOKS_OBJS := $(foreach o,$(CORE_OBJS),$(if $(filter $(o:$(BUILD)/%.o=%.c),$(TESTHOOKS_SRCS)),$(o:.o=-testhooks.o),$(o)))
 $(BUILD)/ktvm-testhooks: $(TESTHOOKS_OBJS) $(MAIN_OBJ)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/vmm/seccomp-testhooks.o: vmm/seccomp.c | deps
+$(BUILD)/%-testhooks.o: %.c | deps
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $< (test hooks)")
 	$(Q)$(CC) $(CFLAGS) -DKTVM_TEST_HOOKS -c -o $@ $<
@@ -165,7 +168,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(CORE_OBJS) $$(call unit_objs,$$*) | deps
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(CORE_OBJS) $(call unit_objs,$*) $(LDFLAGS) \
 		$(foreach w,$(call unit_wraps,$*),-Wl,--wrap=$(w)) -lcmocka $(call unit_libs,$*) $(LDLIBS)
 
-unit: $(UNIT_BINS) $(KTVM_BIN)
+unit: $(UNIT_BINS) $(KTVM_BIN) $(BUILD)/ktvm-testhooks
 	@tests/run_unit.sh $(UNIT_BINS)
 
 e2e: ktvm | deps

@@ -45,8 +45,14 @@
 
 #define ESCAPE_CHAR 0x01 /* Ctrl-A */
 #define OUT_BUF_SIZE (64 * 1024)
-/* How long console_close() waits for a sink that is still taking output. */
-#define CLOSE_DRAIN_MS 500
+/*
+ * At exit, console_close() waits for a sink that is still taking output:
+ * up to CLOSE_IDLE_MS for each sign of progress, CLOSE_DRAIN_MS in all.
+ * A sink that takes nothing costs CLOSE_IDLE_MS (--timeout N ends by N s
+ * plus a little); one that reads slowly gets the rest of the buffer.
+ */
+#define CLOSE_IDLE_MS  250
+#define CLOSE_DRAIN_MS 2000
 
 /* How output reaches the sink without ever blocking (open_output()). */
 enum out_mode {
@@ -428,8 +434,8 @@ static int64_t now_ms(void)
 }
 
 /*
- * At exit: what is left goes out if the sink takes it within
- * CLOSE_DRAIN_MS; a sink that does not drain is not waited for.
+ * At exit: what is left goes out while the sink keeps taking it (see
+ * CLOSE_IDLE_MS); a sink that does not drain is not waited for.
  */
 static void drain_at_close(struct console *c)
 {
@@ -447,6 +453,8 @@ static void drain_at_close(struct console *c)
 		wait = deadline - now_ms();
 		if (!left || wait <= 0)
 			break;
+		if (wait > CLOSE_IDLE_MS)
+			wait = CLOSE_IDLE_MS;
 		if (epoll_wait(c->poll_fd, &ev, 1, (int)wait) == 0)
 			break;
 	}
