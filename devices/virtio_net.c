@@ -159,6 +159,7 @@ struct virtio_net {
 	bool is_tap;
 	bool ufo; /* the TAP takes TUN_F_UFO */
 	char ifname[IFNAMSIZ];
+	int mtu_sock; /* SIOCGIFMTU at activation: opened at setup, no socket() under seccomp */
 	pthread_mutex_t cfg_lock; /* config.mac: config reads vs. MAC_ADDR_SET */
 	struct virtio_net_config config;
 
@@ -673,7 +674,11 @@ static void *net_worker(void *opaque)
 {
 	struct net_pair *p = opaque;
 	struct epoll_event evs[8];
+	char tname[16];
 
+	/* Named by itself (prctl): naming another thread opens /proc/.../comm. */
+	snprintf(tname, sizeof(tname), "ktvm-net%u-q%u", p->n->index % 100, p->idx % 1000);
+	pthread_setname_np(pthread_self(), tname);
 	if (ktvm_seccomp_enter(KTVM_THREAD_NET_WORKER))
 		return NULL;
 	/* Kicks that arrived before DRIVER_OK are still counted in the eventfds. */
@@ -776,16 +781,13 @@ static uint32_t rx_frame_max(struct virtio_net *n, unsigned int offloads)
 
 	if ((offloads & (TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_UFO)) || !n->is_tap || !n->ifname[0])
 		return RX_MAX_FRAME;
-	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	s = n->mtu_sock;
 	if (s < 0)
 		return RX_MAX_FRAME;
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", n->ifname);
-	if (ioctl(s, SIOCGIFMTU, &ifr) < 0) {
-		close(s);
+	if (ioctl(s, SIOCGIFMTU, &ifr) < 0)
 		return RX_MAX_FRAME;
-	}
-	close(s);
 	if ((uint32_t)ifr.ifr_mtu > mtu)
 		mtu = (uint32_t)ifr.ifr_mtu;
 	return mtu + HDR_LEN + 14 + 4 > RX_MAX_FRAME ? RX_MAX_FRAME : mtu + HDR_LEN + 14 + 4;
@@ -850,8 +852,6 @@ static void pair_free_scratch(struct net_pair *p)
 
 static int pair_start(struct net_pair *p)
 {
-	struct virtio_net *n = p->n;
-	char tname[16];
 
 	if (p->running)
 		return 0;
@@ -877,8 +877,6 @@ static int pair_start(struct net_pair *p)
 		log_err("virtio-net", "%s: cannot start the worker thread", p->name);
 		goto fail;
 	}
-	snprintf(tname, sizeof(tname), "ktvm-net%u-q%u", n->index % 100, p->idx % 1000);
-	pthread_setname_np(p->thread, tname);
 	p->running = true;
 	return 0;
 fail:
@@ -1130,7 +1128,10 @@ static void *ctl_worker(void *opaque)
 {
 	struct virtio_net *n = opaque;
 	struct epoll_event evs[2];
+	char tname[16];
 
+	snprintf(tname, sizeof(tname), "ktvm-net%u-ctl", n->index % 100);
+	pthread_setname_np(pthread_self(), tname);
 	if (ktvm_seccomp_enter(KTVM_THREAD_NET_CTL))
 		return NULL;
 	process_ctrl(n);
@@ -1155,8 +1156,6 @@ static void *ctl_worker(void *opaque)
 
 static int ctl_start(struct virtio_net *n)
 {
-	char tname[16];
-
 	n->ctl_broken = false;
 	n->ctl_epfd = epoll_create1(EPOLL_CLOEXEC);
 	n->ctl_stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -1173,8 +1172,6 @@ static int ctl_start(struct virtio_net *n)
 		n->ctl_epfd = n->ctl_stop_fd = -1;
 		return -1;
 	}
-	snprintf(tname, sizeof(tname), "ktvm-net%u-ctl", n->index % 100);
-	pthread_setname_np(n->ctl_thread, tname);
 	n->ctl_running = true;
 	return 0;
 }
@@ -1285,6 +1282,8 @@ static void net_free(struct virtio_net *n)
 	free(n->ctl_chain);
 	free(n->ctl_buf);
 	net_pcap_close(n->pcap); /* the workers are stopped: flushes the capture */
+	if (n->mtu_sock >= 0)
+		close(n->mtu_sock);
 	free(n);
 }
 
@@ -1309,6 +1308,7 @@ struct virtio_net *virtio_net_new_mq(struct vm *vm, const struct net_config *cfg
 	n->mq = npairs > 1;
 	nq = 2 * npairs + (n->mq ? 1 : 0);
 	n->is_tap = fd_is_tap;
+	n->mtu_sock = fd_is_tap ? socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0) : -1;
 	n->ctl_epfd = n->ctl_stop_fd = -1;
 	n->index = index;
 	snprintf(n->name, sizeof(n->name), "net%u", index);

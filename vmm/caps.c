@@ -15,6 +15,8 @@
  *      unprivileged ktvm has no CAP_SETPCAP and nothing to bound: skipped).
  *   4. --user: setgroups(gid only), setgid, setuid (needs CAP_SETGID and
  *      CAP_SETUID, still held); checked afterwards that uid 0 is gone for good.
+ *      Root without --user stays uid 0 (one warning line): root-owned files
+ *      stay writable by uid, capabilities or not.
  *   5. Effective, permitted and inheritable sets cleared (cap_set_proc), then
  *      read back: CapEff, CapPrm and CapInh must be 0.
  */
@@ -198,6 +200,14 @@ int ktvm_drop_privileges(bool has_user, uid_t uid, gid_t gid)
 		return -1;
 	if (has_user && change_user(uid, gid))
 		return -1;
+	if (!has_user && (geteuid() == 0 || getuid() == 0))
+		/*
+		 * Capabilities go, uid 0 stays: a hijacked ktvm could still write
+		 * every root-owned file its seccomp filters let it reach.
+		 */
+		log_once(LOG_WARN, "caps",
+			 "started as root without --user: still uid 0 after dropping "
+			 "capabilities (files owned by root stay writable); use --user");
 	none = cap_init();
 	if (!none || cap_set_proc(none)) {
 		log_err("caps", "cannot drop capabilities: %s", strerror(errno));

@@ -44,6 +44,12 @@ int ktvm_seccomp_setup(enum ktvm_seccomp_mode mode);
  * 0, or -1 after logging (the caller must then not go on).
  */
 int ktvm_seccomp_enter(enum ktvm_thread_class cls);
+/*
+ * Make one syscall that no class allows, for tests: "getppid", "openat"
+ * (/proc/self/mem, O_RDWR), "ptrace", "execve", "socket" (AF_INET),
+ * "connect", "mprotect" (PROT_EXEC).  0, or -1 for an unknown name.
+ */
+int ktvm_seccomp_violate(const char *what);
 /* Called (async-signal-safe) by the SIGSYS reporter before it exits: the terminal. */
 void ktvm_seccomp_set_fatal_hook(void (*fn)(void));
 /* Test hook: a thread's mode is its own; reset for the next test (tests only). */

@@ -41,11 +41,14 @@
 struct chain {
 	enum ktvm_seccomp_mode mode;
 	enum ktvm_thread_class violator; /* KTVM_THREAD_NONE: nobody */
+	const char *what;		 /* the violator's syscall (ktvm_seccomp_violate) */
 	int ready_fd;			 /* write one byte per thread once filtered */
 	int hold_fd;			 /* read: EOF when the parent is done */
 };
 
 static struct chain ch;
+
+#define NTHREADS 5 /* main, vcpu, net-ctl, net-worker, gdb */
 
 static void settle(enum ktvm_thread_class cls)
 {
@@ -54,7 +57,8 @@ static void settle(enum ktvm_thread_class cls)
 	if (ktvm_seccomp_enter(cls))
 		_exit(20);
 	if (ch.violator == cls) {
-		syscall(SYS_getppid);		     /* in no class's list */
+		if (ktvm_seccomp_violate(ch.what)) /* in no class's list */
+			_exit(25);
 		if (write(ch.ready_fd, "L", 1) != 1) /* log mode: still alive */
 			_exit(21);
 	}
@@ -70,8 +74,13 @@ static void hold(void)
 		;
 }
 
+/*
+ * Threads name themselves, as ktvm's do (under their creator's filter):
+ * naming another thread opens /proc/self/task/TID/comm, which no class may.
+ */
 static void *worker_fn(void *arg UNUSED)
 {
+	pthread_setname_np(pthread_self(), "t-net-worker");
 	settle(KTVM_THREAD_NET_WORKER);
 	hold();
 	return NULL;
@@ -81,11 +90,11 @@ static void *ctl_fn(void *arg UNUSED)
 {
 	pthread_t t;
 
+	pthread_setname_np(pthread_self(), "t-net-ctl");
 	settle(KTVM_THREAD_NET_CTL);
 	/* Created by a filtered thread, as VQ_PAIRS_SET does: clone3 -> ENOSYS -> clone. */
 	if (pthread_create(&t, NULL, worker_fn, NULL))
 		_exit(23);
-	pthread_setname_np(t, "t-net-worker");
 	hold();
 	pthread_join(t, NULL);
 	return NULL;
@@ -99,19 +108,28 @@ static void *vcpu_fn(void *arg UNUSED)
 	/* DRIVER_OK on a vCPU thread starts the net threads. */
 	if (pthread_create(&t, NULL, ctl_fn, NULL))
 		_exit(24);
-	pthread_setname_np(t, "t-net-ctl");
 	hold();
 	pthread_join(t, NULL);
 	return NULL;
 }
 
-static void child(enum ktvm_seccomp_mode mode, enum ktvm_thread_class violator, int ready_fd,
-		  int hold_fd)
+/* The gdb stub's thread: created by main after the drop, before main's filter. */
+static void *gdb_fn(void *arg UNUSED)
 {
-	pthread_t t;
+	pthread_setname_np(pthread_self(), "t-gdb");
+	settle(KTVM_THREAD_GDB);
+	hold();
+	return NULL;
+}
+
+static void child(enum ktvm_seccomp_mode mode, enum ktvm_thread_class violator, const char *what,
+		  int ready_fd, int hold_fd)
+{
+	pthread_t t, tg;
 
 	ch.mode = mode;
 	ch.violator = violator;
+	ch.what = what;
 	ch.ready_fd = ready_fd;
 	ch.hold_fd = hold_fd;
 	if (ktvm_drop_privileges(false, 0, 0) || ktvm_seccomp_setup(mode))
@@ -119,10 +137,13 @@ static void child(enum ktvm_seccomp_mode mode, enum ktvm_thread_class violator, 
 	if (pthread_create(&t, NULL, vcpu_fn, NULL))
 		_exit(11);
 	pthread_setname_np(t, "t-vcpu");
+	if (pthread_create(&tg, NULL, gdb_fn, NULL))
+		_exit(12);
 	pthread_setname_np(pthread_self(), "t-main");
 	settle(KTVM_THREAD_MAIN);
 	hold();
 	pthread_join(t, NULL);
+	pthread_join(tg, NULL);
 	_exit(0);
 }
 
@@ -134,7 +155,8 @@ struct run {
 	int ready_rd, hold_wr, err_rd;
 };
 
-static void start(struct run *r, enum ktvm_seccomp_mode mode, enum ktvm_thread_class violator)
+static void start(struct run *r, enum ktvm_seccomp_mode mode, enum ktvm_thread_class violator,
+		  const char *what)
 {
 	int ready[2], holdp[2], errp[2];
 
@@ -149,7 +171,7 @@ static void start(struct run *r, enum ktvm_seccomp_mode mode, enum ktvm_thread_c
 		close(holdp[1]);
 		close(errp[0]);
 		dup2(errp[1], STDERR_FILENO);
-		child(mode, violator, ready[1], holdp[0]);
+		child(mode, violator, what, ready[1], holdp[0]);
 	}
 	close(ready[1]);
 	close(holdp[0]);
@@ -228,6 +250,7 @@ static void test_every_class_filtered(void **state UNUSED)
 		{"t-vcpu", 1},
 		{"t-net-ctl", 2},
 		{"t-net-worker", 3},
+		{"t-gdb", 1},
 	};
 	struct run r;
 	char got[8], err[4096], name[32];
@@ -239,8 +262,8 @@ static void test_every_class_filtered(void **state UNUSED)
 
 	if (UNDER_ASAN)
 		skip();
-	start(&r, KTVM_SECCOMP_ON, KTVM_THREAD_NONE);
-	assert_int_equal(wait_ready(&r, 4, got), 4);
+	start(&r, KTVM_SECCOMP_ON, KTVM_THREAD_NONE, NULL);
+	assert_int_equal(wait_ready(&r, NTHREADS, got), NTHREADS);
 
 	snprintf(path, sizeof(path), "ls /proc/%d/task", (int)r.pid);
 	ls = popen(path, "r");
@@ -248,7 +271,7 @@ static void test_every_class_filtered(void **state UNUSED)
 	while (nt < 8 && fscanf(ls, "%d", &tids[nt]) == 1)
 		nt++;
 	pclose(ls);
-	assert_int_equal(nt, 4);
+	assert_int_equal(nt, NTHREADS);
 	for (int i = 0; i < nt; i++) {
 		thread_name(r.pid, tids[i], name, sizeof(name));
 		assert_int_equal(status_field(r.pid, tids[i], "Seccomp", 10), 2); /* filter mode */
@@ -262,7 +285,7 @@ static void test_every_class_filtered(void **state UNUSED)
 					 want[j].filters);
 		}
 	}
-	assert_int_equal(seen, 0xf);
+	assert_int_equal(seen, (1u << NTHREADS) - 1);
 	/* Capabilities: none in any set, process-wide. */
 	assert_int_equal(status_field(r.pid, 0, "CapEff", 16), 0);
 	assert_int_equal(status_field(r.pid, 0, "CapPrm", 16), 0);
@@ -278,33 +301,60 @@ static void test_every_class_filtered(void **state UNUSED)
 	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
-static void check_violation(enum ktvm_thread_class cls)
+static void check_violation(enum ktvm_thread_class cls, const char *what, long nr)
 {
 	struct run r;
 	char got[8], err[4096], want[128];
 	int st;
 
-	start(&r, KTVM_SECCOMP_ON, cls);
-	wait_ready(&r, 4, got); /* ends early: the child dies */
+	start(&r, KTVM_SECCOMP_ON, cls, what);
+	wait_ready(&r, NTHREADS, got); /* ends early: the child dies */
 	st = finish(&r, err, sizeof(err));
-	snprintf(want, sizeof(want),
-		 "ktvm: seccomp: thread class %s made forbidden syscall %d (getppid)\n",
-		 ktvm_thread_class_name(cls), (int)SYS_getppid);
-	if (!strstr(err, want))
-		fprintf(stderr, "stderr was: %s\n", err);
+	snprintf(want, sizeof(want), "ktvm: seccomp: thread class %s made forbidden syscall %ld (%s)\n",
+		 ktvm_thread_class_name(cls), nr, what);
+	if (!strstr(err, want) || !WIFEXITED(st) || WEXITSTATUS(st) != KTVM_EXIT_ERROR)
+		fprintf(stderr, "%s %s: status 0x%x, stderr was: %s\n",
+			ktvm_thread_class_name(cls), what, st, err);
 	assert_non_null(strstr(err, want));
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), KTVM_EXIT_ERROR);
 }
 
+static const enum ktvm_thread_class all_classes[] = {
+	KTVM_THREAD_MAIN, KTVM_THREAD_VCPU, KTVM_THREAD_NET_CTL, KTVM_THREAD_NET_WORKER,
+	KTVM_THREAD_GDB,
+};
+
 static void test_forbidden_kills(void **state UNUSED)
 {
 	if (UNDER_ASAN)
 		skip();
-	check_violation(KTVM_THREAD_MAIN);
-	check_violation(KTVM_THREAD_VCPU);
-	check_violation(KTVM_THREAD_NET_CTL);
-	check_violation(KTVM_THREAD_NET_WORKER);
+	for (unsigned int i = 0; i < ARRAY_SIZE(all_classes); i++)
+		check_violation(all_classes[i], "getppid", SYS_getppid);
+}
+
+/*
+ * What a hijacked thread would do first, from every class: open any file
+ * (/proc/self/mem read-write: issue 13 found O_RDWR opens allowed, with
+ * O_TRUNC and O_APPEND, on any path), ptrace, execve, a socket (AF_INET was
+ * allowed for the TAP's MTU), connect, executable memory.
+ */
+static void test_escapes_kill(void **state UNUSED)
+{
+	static const struct {
+		const char *what;
+		long nr;
+	} escapes[] = {
+		{"openat", SYS_openat}, {"ptrace", SYS_ptrace},	  {"execve", SYS_execve},
+		{"socket", SYS_socket}, {"connect", SYS_connect}, {"mprotect", SYS_mprotect},
+	};
+
+	if (UNDER_ASAN)
+		skip();
+	for (unsigned int i = 0; i < ARRAY_SIZE(all_classes); i++)
+		for (unsigned int j = 0; j < ARRAY_SIZE(escapes); j++)
+			check_violation(all_classes[i], escapes[j].what, escapes[j].nr);
+	assert_int_equal(ktvm_seccomp_violate("no-such-syscall"), -1);
 }
 
 static void test_log_mode_survives(void **state UNUSED)
@@ -315,9 +365,9 @@ static void test_log_mode_survives(void **state UNUSED)
 
 	if (UNDER_ASAN)
 		skip();
-	start(&r, KTVM_SECCOMP_LOG, KTVM_THREAD_VCPU);
-	assert_int_equal(wait_ready(&r, 5, got), 5); /* 4 threads + the vCPU's "L" */
-	assert_non_null(memchr(got, 'L', 5));
+	start(&r, KTVM_SECCOMP_LOG, KTVM_THREAD_VCPU, "getppid");
+	assert_int_equal(wait_ready(&r, NTHREADS + 1, got), NTHREADS + 1); /* + the vCPU's "L" */
+	assert_non_null(memchr(got, 'L', NTHREADS + 1));
 	st = finish(&r, err, sizeof(err));
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 0);
@@ -387,6 +437,43 @@ static void test_cli(void **state UNUSED)
 	fclose(null);
 }
 
+/* Root without --user keeps uid 0: one warning line says so, at warn level. */
+static void test_root_without_user_warns(void **state UNUSED)
+{
+	int errp[2], st;
+	char err[4096];
+	ssize_t n, total = 0;
+	pid_t pid;
+	const char *hit;
+
+	assert_int_equal(pipe(errp), 0);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(errp[0]);
+		dup2(errp[1], STDERR_FILENO);
+		log_set_level(LOG_WARN);
+		_exit(ktvm_drop_privileges(false, 0, 0) || ktvm_drop_privileges(false, 0, 0) ? 1 : 0);
+	}
+	close(errp[1]);
+	while ((n = read(errp[0], err + total, sizeof(err) - 1 - (size_t)total)) > 0)
+		total += n;
+	err[total] = '\0';
+	close(errp[0]);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	hit = strstr(err, "started as root without --user: still uid 0");
+	if (geteuid() != 0) {
+		assert_null(hit);
+		return;
+	}
+	assert_non_null(hit);
+	assert_non_null(strstr(err, " warn: caps: "));
+	assert_null(strstr(hit + 1, "started as root without --user")); /* once */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -395,7 +482,9 @@ int main(void)
 		cmocka_unit_test(test_enter_without_setup),
 		cmocka_unit_test(test_every_class_filtered),
 		cmocka_unit_test(test_forbidden_kills),
+		cmocka_unit_test(test_escapes_kill),
 		cmocka_unit_test(test_log_mode_survives),
+		cmocka_unit_test(test_root_without_user_warns),
 	};
 
 	log_set_level(LOG_WARN);

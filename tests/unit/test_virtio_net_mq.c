@@ -258,7 +258,7 @@ static int teardown(void **state)
 }
 
 /* Threads of this process whose name starts with 'prefix'. */
-static int threads_named(const char *prefix)
+static int threads_counted(const char *prefix)
 {
 	DIR *d = opendir("/proc/self/task");
 	struct dirent *e;
@@ -278,6 +278,26 @@ static int threads_named(const char *prefix)
 	}
 	if (d)
 		closedir(d);
+	return n;
+}
+
+/*
+ * The same, once it is 'want' or after 5 s: a new thread names itself
+ * (seccomp: naming another thread opens /proc/self/task/TID/comm), so its
+ * name can come a moment after pthread_create() returned.
+ */
+static int threads_named(const char *prefix, int want)
+{
+	struct timespec t0, now, tick = {0, 1000000};
+	int n;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while ((n = threads_counted(prefix)) != want) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - t0.tv_sec >= 5)
+			break;
+		nanosleep(&tick, NULL);
+	}
 	return n;
 }
 
@@ -446,8 +466,8 @@ static void test_pairs_switch(void **state)
 	assert_int_equal(attached[0], 1);
 	for (int p = 1; p < 4; p++)
 		assert_int_equal(attached[p], 0);
-	assert_int_equal(threads_named("ktvm-net0-q"), 1);
-	assert_int_equal(threads_named("ktvm-net0-ctl"), 1);
+	assert_int_equal(threads_named("ktvm-net0-q", 1), 1);
+	assert_int_equal(threads_named("ktvm-net0-ctl", 1), 1);
 
 	assert_int_equal(pairs_set(3), VIRTIO_NET_OK);
 	assert_int_equal(virtio_net_active_pairs(net), 3);
@@ -455,8 +475,8 @@ static void test_pairs_switch(void **state)
 		assert_int_equal(virtio_net_pair_running(net, (unsigned int)p), p < 3);
 		assert_int_equal(attached[p], p < 3);
 	}
-	assert_int_equal(threads_named("ktvm-net0-q2"), 1);
-	assert_int_equal(threads_named("ktvm-net0-q"), 3);
+	assert_int_equal(threads_named("ktvm-net0-q2", 1), 1);
+	assert_int_equal(threads_named("ktvm-net0-q", 3), 3);
 
 	/* Pair 2 carries traffic both ways on its own TAP queue, and interrupts its own queues. */
 	uint64_t rb = alloc_buf(2048);
@@ -509,11 +529,11 @@ static void test_pairs_switch(void **state)
 		assert_int_equal(virtio_net_pair_running(net, (unsigned int)p), p == 0);
 		assert_int_equal(attached[p], p == 0);
 	}
-	assert_int_equal(threads_named("ktvm-net0-q"), 1);
+	assert_int_equal(threads_named("ktvm-net0-q", 1), 1);
 	/* Up to all, and the same again (no-op). */
 	assert_int_equal(pairs_set(4), VIRTIO_NET_OK);
 	assert_int_equal(pairs_set(4), VIRTIO_NET_OK);
-	assert_int_equal(threads_named("ktvm-net0-q"), 4);
+	assert_int_equal(threads_named("ktvm-net0-q", 4), 4);
 	for (int p = 0; p < 4; p++)
 		assert_int_equal(attached[p], 1);
 	assert_int_equal(virtio_net_ctrl_stats(net)->pairs_set, 4);
@@ -522,7 +542,7 @@ static void test_pairs_switch(void **state)
 	pthread_mutex_lock(&vd->lock);
 	virtio_set_status(vd, 0);
 	pthread_mutex_unlock(&vd->lock);
-	assert_int_equal(threads_named("ktvm-net0-"), 0);
+	assert_int_equal(threads_named("ktvm-net0-", 0), 0);
 	assert_int_equal(virtio_net_active_pairs(net), 0);
 }
 
@@ -743,7 +763,7 @@ static void test_ctrl_corrupt_ring(void **state)
 	pthread_mutex_lock(&vd->lock);
 	virtio_set_status(vd, 0);
 	pthread_mutex_unlock(&vd->lock);
-	assert_int_equal(threads_named("ktvm-net0-"), 0);
+	assert_int_equal(threads_named("ktvm-net0-", 0), 0);
 }
 
 /* A real multi-queue TAP: TUNSETQUEUE detaches and re-attaches a queue. */
