@@ -8,9 +8,18 @@
  * Sockets are non-blocking; an answer that does not fit the socket buffer
  * (a client that never reads) ends that connection instead of blocking the
  * loop.
+ *
+ * Other local users are hostile: 'stop' ends the guest, 'stats' describes
+ * it.  The socket is created mode 0600 whatever the umask (bound under
+ * umask 0177, checked afterwards), and every connection's peer is checked
+ * (SO_PEERCRED): ktvm's own uid or root, anyone else gets one error line
+ * and is hung up on (logged at most once a second).  The mode alone is not
+ * enough: a socket in a directory of another owner, or a path whose mode
+ * someone loosens, would still let them in.
  */
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -34,6 +43,7 @@ struct api_server {
 	char *path;
 	struct loop_handler *h;
 	bool paused; /* this server holds one pause */
+	struct api_ratelimit refusals;
 	struct api_client clients[API_MAX_CLIENTS];
 };
 
@@ -187,14 +197,60 @@ static void on_client(void *opaque)
 	}
 }
 
+bool api_peer_allowed(int fd, uid_t *peer_uid)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	*peer_uid = (uid_t)-1;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) || len != sizeof(cred))
+		return false;
+	*peer_uid = cred.uid;
+	return cred.uid == geteuid() || cred.uid == 0;
+}
+
+bool api_log_ratelimit(struct api_ratelimit *rl, unsigned int *suppressed)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (rl->said && now.tv_sec - rl->last_s < 1) {
+		rl->suppressed++;
+		return false;
+	}
+	rl->said = true;
+	rl->last_s = now.tv_sec;
+	*suppressed = rl->suppressed;
+	rl->suppressed = 0;
+	return true;
+}
+
+static void refuse(struct api_server *a, int fd, uid_t uid)
+{
+	unsigned int more;
+
+	send_all(fd, "error: permission denied (the control socket serves its own user and "
+		     "root only)\n");
+	close(fd);
+	if (api_log_ratelimit(&a->refusals, &more))
+		log_warn("api", "refused a connection from uid %ld (not ktvm's user or root); "
+			 "%u more refused since the last such line",
+			 uid == (uid_t)-1 ? -1L : (long)uid, more);
+}
+
 static void on_accept(void *opaque)
 {
 	struct api_server *a = opaque;
 	struct api_client *c = NULL;
 	int fd = accept4(a->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	uid_t uid;
 
 	if (fd < 0)
 		return; /* EAGAIN: a stale wakeup; anything else: the client is gone */
+	if (!api_peer_allowed(fd, &uid)) {
+		refuse(a, fd, uid);
+		return;
+	}
 	for (unsigned int i = 0; i < API_MAX_CLIENTS; i++) {
 		if (a->clients[i].fd < 0) {
 			c = &a->clients[i];
@@ -240,6 +296,33 @@ static int fill_addr(struct sockaddr_un *sa, const char *path)
 	return 0;
 }
 
+int api_bind_private(int fd, const struct sockaddr_un *sa)
+{
+	/*
+	 * bind() creates the node with 0777 & ~umask: under umask 0177 it is
+	 * 0600 from its first instant.  umask is per process, and ktvm's other
+	 * threads create no files (no class's seccomp list has openat).
+	 */
+	mode_t old = umask(0177);
+	int r = bind(fd, (const struct sockaddr *)sa, sizeof(*sa));
+	int e = errno;
+	struct stat st;
+
+	umask(old);
+	if (r) {
+		errno = e;
+		return -1;
+	}
+	/* The node we made, as made (lstat: never a symlink planted in its place). */
+	if (lstat(sa->sun_path, &st) || !S_ISSOCK(st.st_mode) || (st.st_mode & 0077) ||
+	    st.st_uid != geteuid()) {
+		unlink(sa->sun_path);
+		errno = EPERM;
+		return -1;
+	}
+	return 0;
+}
+
 struct api_server *api_open(struct vm *vm, const char *path)
 {
 	struct api_server *a = api_new_detached(vm);
@@ -263,8 +346,7 @@ struct api_server *api_open(struct vm *vm, const char *path)
 	}
 	a->path = strdup(path);
 	a->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (!a->path || a->fd < 0 || bind(a->fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    listen(a->fd, 8)) {
+	if (!a->path || a->fd < 0 || api_bind_private(a->fd, &sa) || listen(a->fd, 8)) {
 		log_err("api", "--api-sock '%s': %s", path, strerror(errno));
 		goto fail;
 	}

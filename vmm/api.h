@@ -10,6 +10,8 @@
  *   stop     end ktvm cleanly, exit status 0                      -> ok
  *   help     the commands                                         -> ok: pause resume stats stop help
  *
+ * The socket is mode 0600 whatever the umask, and a peer that is neither
+ * ktvm's uid nor root gets "error: permission denied ..." and is hung up on.
  * Anything else gets "error: ..."; a line longer than API_LINE_MAX ends
  * that connection after its error.  Clients may come one after another or
  * several at once (up to API_MAX_CLIENTS).
@@ -17,7 +19,11 @@
 #ifndef KTVM_API_H
 #define KTVM_API_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <time.h>
 
 #include "vmm/ktvm.h"
 
@@ -40,6 +46,22 @@ void api_close(struct api_server *a);
 char *api_handle_line(struct api_server *a, const char *line);
 /* A server with no socket, for api_handle_line() in tests. */
 struct api_server *api_new_detached(struct vm *vm);
+
+/*
+ * Shared with the gdb stub's unix: socket (vmm/gdb.c).  Bind fd to sa's path
+ * as a socket node of mode 0600 owned by ktvm's user, whatever the umask:
+ * 0, or -1 with errno.
+ */
+int api_bind_private(int fd, const struct sockaddr_un *sa);
+/* The peer of a connected unix socket is ktvm's own uid or root (SO_PEERCRED). */
+bool api_peer_allowed(int fd, uid_t *peer_uid);
+/* At most one log line a second (one thread's own): true to log, *suppressed since. */
+struct api_ratelimit {
+	bool said;
+	time_t last_s;
+	unsigned int suppressed;
+};
+bool api_log_ratelimit(struct api_ratelimit *rl, unsigned int *suppressed);
 
 /* 'ktvm ctl SOCKET COMMAND': send one command, print the answer. Exit status. */
 int api_client(const char *path, const char *cmd, FILE *out, FILE *err);

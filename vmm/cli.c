@@ -114,8 +114,10 @@ void config_print_run_help(FILE *out)
 		"      --dump-dtb FILE    arm64: write the guest's device tree to FILE and stop\n"
 		"      --gdb ADDR         a gdb remote stub on tcp:[HOST]:PORT (HOST: a numeric\n"
 		"                         address or localhost; defaults to 127.0.0.1) or\n"
-		"                         unix:PATH; 'target remote' stops the\n"
-		"                         guest; addresses are guest virtual [none]\n"
+		"                         unix:PATH (mode 0600, ktvm's user and root only);\n"
+		"                         'target remote' stops the guest; addresses are guest\n"
+		"                         virtual [none].  No authentication: a HOST that is\n"
+		"                         not loopback needs tcp:HOST:PORT,insecure\n"
 		"      --gdb-wait         with --gdb: stop before the first instruction until gdb\n"
 		"                         continues\n"
 		"  -h, --help             this text\n"
@@ -264,8 +266,13 @@ int config_parse_gdb(const char *s, struct vm_config *cfg)
 	unsigned int port;
 	const char *path;
 
-	if (!s || gdb_parse_addr(s, host, sizeof(host), &port, &path))
+	int r;
+
+	if (!s)
 		return -1;
+	r = gdb_parse_addr(s, host, sizeof(host), &port, &path);
+	if (r)
+		return r;
 	cfg->gdb = s;
 	return 0;
 }
@@ -337,7 +344,7 @@ int config_parse_args(int argc, char **argv, struct vm_config *cfg, bool need_ke
 	const char *file;
 	bool cli_nets = false;
 	unsigned long v;
-	int c;
+	int c, r;
 
 	config_defaults(cfg);
 	file = find_config(argc, argv);
@@ -429,7 +436,10 @@ int config_parse_args(int argc, char **argv, struct vm_config *cfg, bool need_ke
 			cfg->dump_dtb = optarg;
 			break;
 		case OPT_GDB:
-			if (config_parse_gdb(optarg, cfg))
+			r = config_parse_gdb(optarg, cfg);
+			if (r == -2)
+				return usage_error(err, "--gdb '%s': %s", optarg, gdb_addr_error(r));
+			if (r)
 				return usage_error(err, "--gdb takes tcp:[HOST]:PORT or unix:PATH, not '%s'",
 						   optarg ? optarg : "");
 			break;

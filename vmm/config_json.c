@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "vmm/config_json.h"
+#include "vmm/gdb.h"
 #include "vmm/net_config.h"
 #include "vmm/seccomp.h"
 
@@ -279,10 +280,14 @@ static int load_top(struct ctx *c, json_object *root, struct vm_config *cfg)
 				return bad(c, key, "expected UID[:GID] or NAME[:GROUP], not '%s'", s);
 		} else if (!strcmp(key, "gdb")) {
 			const char *s = NULL;
+			int r;
 
 			if (get_string(c, key, v, &s))
 				return KTVM_EXIT_USAGE;
-			if (config_parse_gdb(s, cfg))
+			r = config_parse_gdb(s, cfg);
+			if (r == -2)
+				return bad(c, key, "'%s': %s", s, gdb_addr_error(r));
+			if (r)
 				return bad(c, key, "expected tcp:[HOST]:PORT or unix:PATH, not '%s'",
 					   s);
 		} else if (!strcmp(key, "gdb_wait")) {

@@ -42,7 +42,7 @@ int config_json_print(const struct vm_config *cfg, FILE *out);
 int config_parse_seccomp(const char *s, struct vm_config *cfg);
 /* --user / "user": UID[:GID] or NAME[:GROUP] (looked up now), into has_user, uid, gid. */
 int config_parse_user(const char *s, struct vm_config *cfg);
-/* --gdb / "gdb": tcp:[HOST]:PORT or unix:PATH (gdb_parse_addr). */
+/* --gdb / "gdb": tcp:[HOST]:PORT[,insecure] or unix:PATH (gdb_parse_addr): 0, -1 or -2. */
 int config_parse_gdb(const char *s, struct vm_config *cfg);
 
 #endif

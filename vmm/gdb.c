@@ -20,6 +20,7 @@
  * or disconnects is removed then.  When the VM ends, gdb gets "W<status>".
  */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -32,6 +33,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "vmm/api.h"
 #include "vmm/gdb.h"
 #include "vmm/seccomp.h"
 #include "vmm/pause.h"
@@ -52,6 +54,7 @@ struct gdb_stub {
 	struct vm *vm;
 	int listen_fd, conn_fd, wake_fd;
 	char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct api_ratelimit refusals; /* the gdb thread's own */
 	pthread_t thread;
 	bool thread_started;
 	atomic_bool quit;
@@ -82,13 +85,38 @@ struct gdb_stub {
 
 /* ---- addresses ---------------------------------------------------------- */
 
+const char *gdb_addr_error(int r)
+{
+	return r == -2 ? "not a loopback address; the gdb stub has no authentication "
+			 "(anyone who reaches it owns the guest): add ',insecure' to mean it"
+		       : "expected tcp:[HOST]:PORT or unix:PATH";
+}
+
+/* The host part of tcp: names a loopback address ("" and "localhost" do). */
+static bool host_is_loopback(const char *host)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (!host[0] || !strcmp(host, "localhost"))
+		return true;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6) ||
+		       (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+	return false;
+}
+
 int gdb_parse_addr(const char *spec, char *host, size_t hostlen, unsigned int *port,
 		   const char **path)
 {
-	const char *colon;
-	char *end;
+	static const char insecure_opt[] = ",insecure";
+	const char *colon, *stop;
+	bool insecure = false;
+	char *end, num[8];
 	unsigned long p;
-	size_t n;
+	size_t n, len;
 
 	*path = NULL;
 	if (!strncmp(spec, "unix:", 5)) {
@@ -99,12 +127,21 @@ int gdb_parse_addr(const char *spec, char *host, size_t hostlen, unsigned int *p
 	}
 	if (!strncmp(spec, "tcp:", 4))
 		spec += 4;
-	colon = strrchr(spec, ':');
-	if (!colon || !colon[1])
+	len = strlen(spec);
+	if (len >= sizeof(insecure_opt) - 1 &&
+	    !strcmp(spec + len - (sizeof(insecure_opt) - 1), insecure_opt)) {
+		insecure = true;
+		len -= sizeof(insecure_opt) - 1;
+	}
+	stop = spec + len;
+	colon = memrchr(spec, ':', len);
+	if (!colon || colon + 1 == stop || (size_t)(stop - colon - 1) >= sizeof(num))
 		return -1;
+	memcpy(num, colon + 1, (size_t)(stop - colon - 1));
+	num[stop - colon - 1] = '\0';
 	errno = 0;
-	p = strtoul(colon + 1, &end, 10);
-	if (*end || errno || p > 65535 || colon[1] == '-' || colon[1] == '+')
+	p = strtoul(num, &end, 10);
+	if (*end || errno || p > 65535 || num[0] == '-' || num[0] == '+')
 		return -1;
 	n = (size_t)(colon - spec);
 	if (n && spec[0] == '[' && spec[n - 1] == ']') { /* [::1]:1234 */
@@ -116,6 +153,9 @@ int gdb_parse_addr(const char *spec, char *host, size_t hostlen, unsigned int *p
 	memcpy(host, spec, n);
 	host[n] = '\0';
 	*port = (unsigned int)p;
+	/* The stub has no authentication: off loopback only when asked for by name. */
+	if (!insecure && !host_is_loopback(host))
+		return -2;
 	return 0;
 }
 
@@ -127,8 +167,9 @@ static int open_listener(struct gdb_stub *g, const char *spec)
 	unsigned int port;
 	int fd = -1, one = 1, r;
 
-	if (gdb_parse_addr(spec, host, sizeof(host), &port, &path)) {
-		log_err("gdb", "--gdb takes tcp:[HOST]:PORT or unix:PATH, not '%s'", spec);
+	r = gdb_parse_addr(spec, host, sizeof(host), &port, &path);
+	if (r) {
+		log_err("gdb", "--gdb '%s': %s", spec, gdb_addr_error(r));
 		return -1;
 	}
 	if (path) {
@@ -139,7 +180,8 @@ static int open_listener(struct gdb_stub *g, const char *spec)
 		if (!lstat(path, &st) && S_ISSOCK(st.st_mode))
 			unlink(path); /* a stale socket of an earlier run */
 		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 1)) {
+		/* 0600 whatever the umask, and a peer check on accept (as the control socket). */
+		if (fd < 0 || api_bind_private(fd, &sa) || listen(fd, 1)) {
 			log_err("gdb", "cannot listen on unix:%s: %s", path, strerror(errno));
 			goto fail;
 		}
@@ -157,7 +199,7 @@ static int open_listener(struct gdb_stub *g, const char *spec)
 	 */
 	hints.ai_flags = AI_NUMERICSERV | AI_NUMERICHOST | AI_PASSIVE;
 	snprintf(portstr, sizeof(portstr), "%u", port);
-	/* No host: loopback only (a gdb stub owns the guest; say 0.0.0.0 to mean it). */
+	/* No host: loopback (a gdb stub owns the guest; elsewhere needs ",insecure"). */
 	r = getaddrinfo(!host[0] || !strcmp(host, "localhost") ? "127.0.0.1" : host, portstr,
 			&hints, &res);
 	if (r) {
@@ -905,9 +947,24 @@ static void handle_packet(struct gdb_stub *g, const char *pkt)
 static void on_accept(struct gdb_stub *g)
 {
 	int fd = accept4(g->listen_fd, NULL, NULL, SOCK_CLOEXEC), one = 1;
+	uid_t uid;
 
 	if (fd < 0)
 		return;
+	/* unix: only ktvm's own user and root; tcp: loopback has no peer to check (docs/security.md). */
+	if (g->unix_path[0] && !api_peer_allowed(fd, &uid)) {
+		static const char denied[] = "$E01#a6"; /* one error reply, then the hang-up */
+		unsigned int more;
+		ssize_t w = send(fd, denied, sizeof(denied) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		(void)w;
+		close(fd);
+		if (api_log_ratelimit(&g->refusals, &more))
+			log_warn("gdb", "refused a connection from uid %ld (not ktvm's user or root); "
+				 "%u more refused since the last such line",
+				 uid == (uid_t)-1 ? -1L : (long)uid, more);
+		return;
+	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* fails on unix: fine */
 	g->conn_fd = fd;
 	g->noack = false;

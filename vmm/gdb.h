@@ -13,9 +13,14 @@
 #include "vmm/ktvm.h"
 
 /* ---- the stub --------------------------------------------------------- */
-/* "tcp:[HOST]:PORT" or "unix:PATH": 0, or -1 (the CLI checks the syntax). */
+/*
+ * "tcp:[HOST]:PORT[,insecure]" or "unix:PATH": 0, -1 (syntax), or -2: HOST is
+ * not a loopback address and ",insecure" was not given (the stub has no
+ * authentication).  The CLI checks it; gdb_addr_error() says what is wrong.
+ */
 int gdb_parse_addr(const char *spec, char *host, size_t hostlen, unsigned int *port,
 		   const char **path);
+const char *gdb_addr_error(int r);
 /*
  * Open the socket and start the ktvm-gdb thread (vm->gdb); with --gdb-wait,
  * the vCPUs stay paused until gdb resumes them.  Call before the vCPUs start.

@@ -337,6 +337,15 @@ static int add_rules(scmp_filter_ctx ctx, enum ktvm_thread_class cls)
 
 		r |= add_rule(ctx, allow, "prctl", 1, &getname);
 	}
+	/* The control socket (main) and the gdb stub's unix: socket check their peer. */
+	if (mask & (M | G)) {
+		struct scmp_arg_cmp peercred[] = {
+			SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, SOL_SOCKET),
+			SCMP_A2(SCMP_CMP_MASKED_EQ, 0xffffffffu, SO_PEERCRED),
+		};
+
+		r |= add_rule(ctx, allow, "getsockopt", 2, peercred);
+	}
 	/* Memory: never executable. */
 	{
 		struct scmp_arg_cmp noexec = SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0);

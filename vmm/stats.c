@@ -184,12 +184,12 @@ char *vm_stats_json(struct vm *vm)
 	json_object_object_add(root, "cpus", json_object_new_int64(vm->ncpus));
 	json_object_object_add(root, "paused", json_object_new_boolean(vm_paused(vm)));
 	{
-		/* Where guest RAM lives in ktvm: tells ktvm's own memory from the guest's in smaps. */
+		/*
+		 * Its size only: its host address would defeat ASLR for whoever
+		 * reads the stats (smaps names it "[anon:ktvm guest ram]").
+		 */
 		json_object *g = json_object_new_object();
-		char hva[24];
 
-		snprintf(hva, sizeof(hva), "%" PRIxPTR, (uintptr_t)vm->mem.base);
-		json_object_object_add(g, "hva", json_object_new_string(hva));
 		add_u64(g, "bytes", vm->mem.size);
 		json_object_object_add(root, "guest_ram", g);
 	}

@@ -645,17 +645,12 @@ net_bench() {
 	done
 }
 
-# guest_ram_range PID STDERR: "START END" (hex) of ktvm's guest RAM, from
-# its stats (kill -USR1 prints them on its stderr, the file STDERR).
+# guest_ram_range PID [STDERR]: "START END" (hex) of ktvm's guest RAM: the
+# span of its "[anon:ktvm guest ram]" mappings in /proc/PID/maps (file pages
+# mapped into it split it; the stats no longer give its address, issue 13).
 guest_ram_range() {
-	local n hva bytes
-	n=$(grep -c '"guest_ram"' "$2" 2>/dev/null)
-	kill -USR1 "$1" 2>/dev/null || return 1
-	poll_for_count "$2" '"guest_ram"' $((n + 1)) 10 || return 1
-	hva=$(grep -a '"guest_ram"' "$2" | tail -n1 | sed -n 's/.*"guest_ram":{"hva":"\([0-9a-f]*\)","bytes":\([0-9]*\)}.*/\1/p')
-	bytes=$(grep -a '"guest_ram"' "$2" | tail -n1 | sed -n 's/.*"guest_ram":{"hva":"\([0-9a-f]*\)","bytes":\([0-9]*\)}.*/\2/p')
-	[[ -n $hva && -n $bytes ]] || return 1
-	printf '%s %x\n' "$hva" $((0x$hva + bytes))
+	awk '/\[anon:ktvm guest ram\]$/ { split($1, r, "-"); if (lo == "") lo = r[1]; hi = r[2] }
+		END { if (lo == "") exit 1; print lo, hi }' "/proc/$1/maps" 2>/dev/null
 }
 
 # poll_for_count FILE PATTERN N SECONDS: until FILE has N lines with PATTERN.

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
+#include "tests/common/other_user.h"
 #include "vmm/api.h"
 #include "vmm/vm_internal.h"
 
@@ -90,6 +91,13 @@ static void test_protocol(void **state)
 
 	assert_true(json_object_object_get_ex(o, "nics", &nics));
 	assert_true(json_object_is_type(nics, json_type_array));
+	/* Guest RAM's size, never its host address (it would defeat ASLR). */
+	json_object *ram, *bytes;
+
+	assert_true(json_object_object_get_ex(o, "guest_ram", &ram));
+	assert_true(json_object_object_get_ex(ram, "bytes", &bytes));
+	assert_false(json_object_object_get_ex(ram, "hva", NULL));
+	assert_null(strstr(r, "hva"));
 	json_object_put(o);
 	free(r);
 	assert_false(vm_stopping(&vm));
@@ -213,11 +221,97 @@ static void test_socket(void **state)
 	rmdir(dir);
 }
 
+/* A server on its own loop thread in a fresh directory others may enter. */
+struct served {
+	char dir[64], path[128];
+	struct api_server *a;
+	pthread_t t;
+};
+
+static void serve(struct served *sv)
+{
+	snprintf(sv->dir, sizeof(sv->dir), "/tmp/ktvm-test-api-XXXXXX");
+	assert_non_null(mkdtemp(sv->dir));
+	assert_int_equal(chmod(sv->dir, 0755), 0);
+	snprintf(sv->path, sizeof(sv->path), "%s/api.sock", sv->dir);
+	sv->a = api_open(&vm, sv->path);
+	assert_non_null(sv->a);
+	assert_non_null(vm_loop_add(&vm, vm.stop_eventfd, on_stop, NULL));
+	assert_int_equal(pthread_create(&sv->t, NULL, loop_thread, &vm), 0);
+}
+
+static void unserve(struct served *sv)
+{
+	FILE *out, *err;
+	char *obuf = NULL, *ebuf = NULL;
+	size_t olen = 0, elen = 0;
+
+	out = open_memstream(&obuf, &olen);
+	err = open_memstream(&ebuf, &elen);
+	assert_int_equal(api_client(sv->path, "stop", out, err), 0);
+	fclose(out);
+	fclose(err);
+	free(obuf);
+	free(ebuf);
+	pthread_join(sv->t, NULL);
+	api_close(sv->a);
+	rmdir(sv->dir);
+}
+
+/* umask 000 must not make the socket anyone's: 0600, and another user cannot connect. */
+static void test_socket_private(void **state)
+{
+	struct served sv;
+	struct stat st;
+	mode_t old = umask(0);
+	char ans[600];
+
+	serve(&sv);
+	umask(old);
+	assert_int_equal(stat(sv.path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	if (geteuid() == 0) {
+		assert_int_equal(other_user_talk(sv.path, "stop\n", ans, sizeof(ans)), 0);
+		assert_string_equal(ans, "connect: EACCES");
+		assert_false(vm_stopping(&vm));
+	}
+	unserve(&sv);
+}
+
+/*
+ * The peer check, behind the mode: with the node's mode loosened (by
+ * anyone who owns it, or a directory of another owner), uid 65534 still
+ * gets one error line and a hang-up, and its "stop" is not obeyed.
+ */
+static void test_other_uid_refused(void **state)
+{
+	struct served sv;
+	char ans[600];
+
+	if (geteuid() != 0) {
+		print_message("skipped: needs root (fork + setresuid(65534) plays another user)\n");
+		skip();
+	}
+	serve(&sv);
+	assert_int_equal(chmod(sv.path, 0666), 0);
+	assert_int_equal(other_user_talk(sv.path, "stop\n", ans, sizeof(ans)), 0);
+	if (strncmp(ans, "error: permission denied", 24))
+		fail_msg("uid 65534 was answered '%s'", ans);
+	if (strchr(ans, '\n') - ans != (long)strlen(ans) - 1)
+		fail_msg("not one line, then EOF: '%s'", ans);
+	assert_false(vm_stopping(&vm));
+	/* Root (and ktvm's own user) still get through. */
+	unserve(&sv);
+	assert_true(vm_stopping(&vm));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_protocol, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_socket, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_socket_private, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_other_uid_refused, setup, teardown),
 	};
 
 	log_set_level(LOG_ERROR);

@@ -1,12 +1,22 @@
 // SPDX-License-Identifier: MIT
-/* test_gdb_rsp.c - the gdb remote protocol framing: checksums, escapes, run length, junk. */
+/*
+ * test_gdb_rsp.c - the gdb remote protocol framing: checksums, escapes, run
+ * length, junk; --gdb address checks (loopback unless ",insecure"); the
+ * stub's unix: socket is 0600 whatever the umask and refuses other users.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cmocka.h>
 
+#include "tests/common/other_user.h"
 #include "vmm/gdb.h"
+#include "vmm/vm_internal.h"
 
 static struct rsp_parser parser;
 
@@ -183,8 +193,27 @@ static void test_parse_addr(void **state UNUSED)
 	assert_string_equal(host, "");
 	assert_int_equal(port, 1234);
 	assert_null(path);
-	assert_int_equal(gdb_parse_addr("tcp:0.0.0.0:9", host, sizeof(host), &port, &path), 0);
+	/* Off loopback only when asked for by name: the stub has no authentication. */
+	assert_int_equal(gdb_parse_addr("tcp:0.0.0.0:9", host, sizeof(host), &port, &path), -2);
+	assert_int_equal(gdb_parse_addr("tcp:10.0.0.1:9", host, sizeof(host), &port, &path), -2);
+	assert_int_equal(gdb_parse_addr("tcp:[::]:9", host, sizeof(host), &port, &path), -2);
+	assert_int_equal(gdb_parse_addr("tcp:example.org:9", host, sizeof(host), &port, &path), -2);
+	assert_int_equal(gdb_parse_addr("tcp:0.0.0.0:9,insecure", host, sizeof(host), &port, &path),
+			 0);
 	assert_string_equal(host, "0.0.0.0");
+	assert_int_equal(port, 9);
+	assert_int_equal(gdb_parse_addr("tcp:127.1.2.3:9", host, sizeof(host), &port, &path), 0);
+	assert_int_equal(gdb_parse_addr("tcp:localhost:9", host, sizeof(host), &port, &path), 0);
+	assert_int_equal(gdb_parse_addr("tcp:[::ffff:127.0.0.1]:9", host, sizeof(host), &port, &path),
+			 0);
+	assert_int_equal(gdb_parse_addr("tcp::9,insecure", host, sizeof(host), &port, &path), 0);
+	assert_int_equal(gdb_parse_addr("tcp::9,insecur", host, sizeof(host), &port, &path), -1);
+	assert_int_equal(gdb_parse_addr("tcp::,insecure", host, sizeof(host), &port, &path), -1);
+	assert_int_equal(gdb_parse_addr(",insecure", host, sizeof(host), &port, &path), -1);
+	assert_non_null(strstr(gdb_addr_error(-2), ",insecure"));
+	/* A unix: path is taken whole. */
+	assert_int_equal(gdb_parse_addr("unix:/tmp/a,insecure", host, sizeof(host), &port, &path), 0);
+	assert_string_equal(path, "/tmp/a,insecure");
 	assert_int_equal(gdb_parse_addr("tcp:[::1]:77", host, sizeof(host), &port, &path), 0);
 	assert_string_equal(host, "::1");
 	assert_int_equal(port, 77);
@@ -195,6 +224,52 @@ static void test_parse_addr(void **state UNUSED)
 	assert_int_equal(gdb_parse_addr("tcp::99999", host, sizeof(host), &port, &path), -1);
 	assert_int_equal(gdb_parse_addr("tcp::-1", host, sizeof(host), &port, &path), -1);
 	assert_int_equal(gdb_parse_addr("tcp::", host, sizeof(host), &port, &path), -1);
+}
+
+/*
+ * The stub on unix:PATH (no vCPUs: a refused client never reaches them):
+ * mode 0600 with umask 000; uid 65534 cannot connect; with the mode
+ * loosened it is still refused by its uid, with one error packet.
+ */
+static void test_unix_socket_private(void **state UNUSED)
+{
+	char dir[] = "/tmp/ktvm-test-gdb-XXXXXX", spec[128], ans[256];
+	struct vm_config cfg;
+	struct vm vm;
+	struct stat st;
+	mode_t old;
+	int r;
+
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(chmod(dir, 0755), 0);
+	memset(&cfg, 0, sizeof(cfg));
+	memset(&vm, 0, sizeof(vm));
+	snprintf(spec, sizeof(spec), "unix:%s/gdb.sock", dir);
+	cfg.gdb = spec;
+	vm.cfg = &cfg;
+	vm.vm_fd = vm.kvm_fd = -1;
+	vm.stop_eventfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	atomic_init(&vm.stop_status, -1);
+	old = umask(0);
+	r = gdb_start(&vm);
+	umask(old);
+	assert_int_equal(r, 0);
+	assert_int_equal(stat(spec + 5, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0600);
+	if (geteuid() == 0) {
+		assert_int_equal(other_user_talk(spec + 5, "$?#3f", ans, sizeof(ans)), 0);
+		assert_string_equal(ans, "connect: EACCES");
+		assert_int_equal(chmod(spec + 5, 0666), 0);
+		assert_int_equal(other_user_talk(spec + 5, "$?#3f", ans, sizeof(ans)), 0);
+		assert_string_equal(ans, "$E01#a6");
+	} else {
+		print_message("skipped the other-user part: needs root\n");
+	}
+	gdb_stop(&vm);
+	unlink(spec + 5);
+	close(vm.stop_eventfd);
+	rmdir(dir);
 }
 
 int main(void)
@@ -210,7 +285,10 @@ int main(void)
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_escape_bin_limits),
 		cmocka_unit_test(test_parse_addr),
+		cmocka_unit_test(test_unix_socket_private),
 	};
+
+	log_set_level(LOG_ERROR);
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
