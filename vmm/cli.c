@@ -17,6 +17,7 @@
 
 #include "vmm/config_json.h"
 #include "vmm/gdb.h"
+#include "vmm/output_file.h"
 #include "vmm/ktvm.h"
 #include "vmm/net_config.h"
 #include "vmm/seccomp.h"
@@ -284,6 +285,30 @@ static int check_readable(const char *what, const char *path, FILE *err)
 	return 0;
 }
 
+/* A file ktvm will write: a symbolic link there is refused (vmm/output_file.c). */
+static int check_output(const char *what, const char *path, FILE *err)
+{
+	if (output_file_check(path))
+		return usage_error(err, "%s '%s' %s", what, path, OUTPUT_FILE_SYMLINK_MSG);
+	return 0;
+}
+
+static int check_outputs(const struct vm_config *cfg, FILE *err)
+{
+	if (cfg->console == CONSOLE_FILE && check_output("console file", cfg->console_path, err))
+		return -1;
+	if (cfg->console_log && check_output("console log file", cfg->console_log, err))
+		return -1;
+	if (cfg->log_file && check_output("log file", cfg->log_file, err))
+		return -1;
+	if (cfg->dump_dtb && check_output("--dump-dtb file", cfg->dump_dtb, err))
+		return -1;
+	for (unsigned int i = 0; i < cfg->nnets; i++)
+		if (cfg->nets[i].pcap && check_output("--net pcap file", cfg->nets[i].pcap, err))
+			return -1;
+	return 0;
+}
+
 static int parse_net(struct vm_config *cfg, const char *spec, FILE *err)
 {
 	char msg[200];
@@ -461,7 +486,7 @@ int config_parse_args(int argc, char **argv, struct vm_config *cfg, bool need_ke
 		return usage_error(err, "--kernel is required");
 	if (cfg->gdb_wait && !cfg->gdb)
 		return usage_error(err, "--gdb-wait needs --gdb");
-	if (check_nets(cfg, err))
+	if (check_nets(cfg, err) || check_outputs(cfg, err))
 		return KTVM_EXIT_USAGE;
 	if (cfg->kernel && check_readable("kernel", cfg->kernel, err))
 		return KTVM_EXIT_USAGE;

@@ -340,7 +340,7 @@ int config_json_load(const char *path, struct vm_config *cfg, FILE *err)
 	json_object *root;
 	char *text = NULL;
 	size_t len = 0, cap = 0;
-	FILE *f = fopen(path, "r");
+	FILE *f = fopen(path, "re"); /* close-on-exec */
 	int r;
 
 	if (!f) {

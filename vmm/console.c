@@ -41,6 +41,7 @@
 
 #include "vmm/console_host.h"
 #include "vmm/seccomp.h"
+#include "vmm/output_file.h"
 #include "vmm/stats.h"
 
 #define ESCAPE_CHAR 0x01 /* Ctrl-A */
@@ -221,10 +222,10 @@ struct console *console_open(struct vm *vm, const struct vm_config *cfg)
 	case CONSOLE_NONE:
 		break;
 	case CONSOLE_FILE:
-		c->out_fd = open(cfg->console_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		c->out_fd = output_file_open(cfg->console_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		if (c->out_fd < 0) {
 			fprintf(stderr, "ktvm: cannot open console file '%s': %s\n", cfg->console_path,
-				strerror(errno));
+				output_file_error(errno));
 			free(c);
 			return NULL;
 		}
@@ -234,11 +235,11 @@ struct console *console_open(struct vm *vm, const struct vm_config *cfg)
 		c->out_fd = STDOUT_FILENO;
 		c->in_fd = STDIN_FILENO;
 		if (cfg->console_log) {
-			c->log_fd = open(cfg->console_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-					 0644);
+			c->log_fd = output_file_open(cfg->console_log, O_WRONLY | O_CREAT | O_TRUNC,
+						     0644);
 			if (c->log_fd < 0) {
 				fprintf(stderr, "ktvm: cannot open console log file '%s': %s\n",
-					cfg->console_log, strerror(errno));
+					cfg->console_log, output_file_error(errno));
 				console_close(c);
 				return NULL;
 			}

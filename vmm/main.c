@@ -9,6 +9,7 @@
 #include "vmm/config_json.h"
 #include "vmm/ctl.h"
 #include "vmm/ktvm.h"
+#include "vmm/output_file.h"
 
 static void print_help(FILE *out)
 {
@@ -79,11 +80,11 @@ int main(int argc, char **argv)
 		return ret;
 	log_set_level(cfg.log_level);
 	if (cfg.log_file) {
-		int fd = open(cfg.log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		int fd = output_file_open(cfg.log_file, O_WRONLY | O_CREAT | O_APPEND, 0644);
 
 		if (fd < 0) {
 			fprintf(stderr, "ktvm: cannot open log file '%s': %s\n", cfg.log_file,
-				strerror(errno));
+				output_file_error(errno));
 			return KTVM_EXIT_USAGE;
 		}
 		log_set_fd(fd);

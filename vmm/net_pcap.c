@@ -10,13 +10,16 @@
  * lacks (the stream's buffer is allocated by the header write at open).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pcap/pcap.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include "vmm/net_pcap.h"
+#include "vmm/output_file.h"
 
 struct net_pcap {
 	pthread_mutex_t lock;
@@ -29,6 +32,8 @@ struct net_pcap {
 struct net_pcap *net_pcap_open(const char *path, char *err, size_t errlen)
 {
 	struct net_pcap *pc = calloc(1, sizeof(*pc));
+	FILE *f;
+	int fd;
 
 	if (!pc) {
 		snprintf(err, errlen, "out of memory");
@@ -40,10 +45,22 @@ struct net_pcap *net_pcap_open(const char *path, char *err, size_t errlen)
 		free(pc);
 		return NULL;
 	}
-	pc->dumper = pcap_dump_open(pc->dead, path);
+	/*
+	 * Opened by ktvm (no symlink, close-on-exec, 0600: it holds the guest's
+	 * traffic), then handed to libpcap as a stream.
+	 */
+	fd = output_file_open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+	pc->dumper = f ? pcap_dump_fopen(pc->dead, f) : NULL;
 	if (!pc->dumper) {
+		int e = errno;
+
+		if (f)
+			fclose(f);
+		else if (fd >= 0)
+			close(fd);
 		snprintf(err, errlen, "cannot create capture file '%s': %s", path,
-			 pcap_geterr(pc->dead));
+			 fd < 0 ? output_file_error(e) : f ? pcap_geterr(pc->dead) : strerror(e));
 		pcap_close(pc->dead);
 		free(pc);
 		return NULL;

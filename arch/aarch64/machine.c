@@ -27,6 +27,7 @@
 #include "devices/test_exit.h"
 #include "devices/virtio_mmio.h"
 #include "devices/virtio_net.h"
+#include "vmm/output_file.h"
 
 #define FDT_INITIAL_SIZE KiB(64)
 
@@ -206,7 +207,7 @@ static int build_fdt(struct vm *vm, const char *cmdline, void **out, size_t *siz
 
 static int write_file(const char *path, const void *buf, size_t size)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int fd = output_file_open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	const uint8_t *p = buf;
 
 	if (fd < 0)
@@ -270,7 +271,7 @@ int arch_load_kernel(struct vm *vm)
 	if (!cmdline || build_fdt(vm, cmdline, &dtb, &dtb_size))
 		goto out;
 	if (cfg->dump_dtb && write_file(cfg->dump_dtb, dtb, dtb_size)) {
-		fprintf(stderr, "ktvm: --dump-dtb %s: %s\n", cfg->dump_dtb, strerror(errno));
+		fprintf(stderr, "ktvm: --dump-dtb %s: %s\n", cfg->dump_dtb, output_file_error(errno));
 		ret = KTVM_EXIT_USAGE;
 		goto out;
 	}
