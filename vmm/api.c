@@ -233,7 +233,8 @@ static void refuse(struct api_server *a, int fd, uid_t uid)
 		     "root only)\n");
 	close(fd);
 	if (api_log_ratelimit(&a->refusals, &more))
-		log_warn("api", "refused a connection from uid %ld (not ktvm's user or root); "
+		log_warn("api",
+			 "refused a connection from uid %ld (not ktvm's user or root); "
 			 "%u more refused since the last such line",
 			 uid == (uid_t)-1 ? -1L : (long)uid, more);
 }

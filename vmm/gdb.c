@@ -884,8 +884,8 @@ static void handle_packet(struct gdb_stub *g, const char *pkt)
 		resume(g, (int)cur_vcpu(g, true)->id);
 		return;
 	case 'H':
-		tid = parse_tid(g, pkt + 2);
-		if (tid == -2 || (pkt[1] != 'g' && pkt[1] != 'c')) {
+		/* The operation first: a bare "H" has no pkt + 2 (fuzz_gdb_rsp found it). */
+		if ((pkt[1] != 'g' && pkt[1] != 'c') || (tid = parse_tid(g, pkt + 2)) == -2) {
 			send_packet(g, "E01");
 			return;
 		}
@@ -960,7 +960,8 @@ static void on_accept(struct gdb_stub *g)
 		(void)w;
 		close(fd);
 		if (api_log_ratelimit(&g->refusals, &more))
-			log_warn("gdb", "refused a connection from uid %ld (not ktvm's user or root); "
+			log_warn("gdb",
+				 "refused a connection from uid %ld (not ktvm's user or root); "
 				 "%u more refused since the last such line",
 				 uid == (uid_t)-1 ? -1L : (long)uid, more);
 		return;

@@ -53,14 +53,17 @@ struct net_pcap *net_pcap_open(const char *path, char *err, size_t errlen)
 	f = fd >= 0 ? fdopen(fd, "wb") : NULL;
 	pc->dumper = f ? pcap_dump_fopen(pc->dead, f) : NULL;
 	if (!pc->dumper) {
-		int e = errno;
+		const char *why = fd < 0 ? output_file_error(errno) : strerror(errno);
 
+		/*
+		 * pcap_dump_fopen() fails only writing the header (Ethernet is
+		 * always a savefile type), and then it has closed f itself.
+		 */
 		if (f)
-			fclose(f);
+			why = pcap_geterr(pc->dead);
 		else if (fd >= 0)
 			close(fd);
-		snprintf(err, errlen, "cannot create capture file '%s': %s", path,
-			 fd < 0 ? output_file_error(e) : f ? pcap_geterr(pc->dead) : strerror(e));
+		snprintf(err, errlen, "cannot create capture file '%s': %s", path, why);
 		pcap_close(pc->dead);
 		free(pc);
 		return NULL;

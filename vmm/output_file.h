@@ -10,7 +10,7 @@
 #include <sys/types.h>
 
 /* Why ktvm refuses a symbolic link (for "WHAT 'PATH': %s" lines). */
-#define OUTPUT_FILE_SYMLINK_MSG                                                  \
+#define OUTPUT_FILE_SYMLINK_MSG                                                   \
 	"is a symbolic link; ktvm does not follow links for the files it writes " \
 	"(give the real path)"
 

@@ -378,3 +378,35 @@ put("acpi_power", "sleep-reset", bytes([0x0e, 5]) + bytes([0, 0, 0, 1, 0, 0, 0, 
     bytes([1, 0, 0, 1, 1, 0x80, 1, 0, 0, 2, 1, 0x0f, 2, 0, 0, 2, 1, 0x0e]))
 put("acpi_power", "poweroff", bytes([0x0e, 5]) + bytes([0, 1, 5 << 2, 0, 1, 0x20 | 5 << 2,
                                                          0, 3, 0x20 | 5 << 2]))
+
+# ---- gdb_rsp: packets after framing, each a 2-byte length and the payload --
+def pkts(*ps):
+    return b"".join(struct.pack("<H", len(p)) + p for p in ps)
+
+
+REGS_HEX = b"11" * 600  # x86_64's 'g' layout is 600 bytes; arm64's is shorter: E01 there
+put("gdb_rsp", "attach", pkts(b"qSupported:multiprocess+;swbreak+;hwbreak+", b"QStartNoAckMode",
+                              b"?", b"qfThreadInfo", b"qsThreadInfo", b"qC", b"qAttached",
+                              b"qXfer:features:read:target.xml:0,ffb",
+                              b"qXfer:features:read:target.xml:ffb,ffb",
+                              b"qThreadExtraInfo,1", b"vCont?", b"qSymbol::", b"qOffsets"))
+put("gdb_rsp", "regs", pkts(b"Hg1", b"g", b"p0", b"p10", b"P0=0102030405060708", b"G" + REGS_HEX,
+                            b"Hg2", b"g", b"Hc2", b"T2", b"T3", b"Hgz"))
+put("gdb_rsp", "memory", pkts(b"m0,10", b"M100,4:deadbeef", b"X200,3:a}\x5db", b"m100,8",
+                              b"m7ff8,10", b"M7ffe,4:01020304", b"m8000,4", b"Mfffffffffffffffe,4:00",
+                              b"X10,0:"))
+put("gdb_rsp", "breakpoints", pkts(b"Z0,1000,1", b"Z0,1000,1", b"m1000,1", b"z0,1000,1",
+                                   b"Z1,2000,1", b"Z2,3000,4", b"Z3,3008,8", b"Z4,4000,2",
+                                   b"z2,3000,4", b"Z0,9000,1", b"Z5,0,0", b"Z0,1100,1", b"D"))
+put("gdb_rsp", "run", pkts(b"vCont;s:1", b"?", b"vCont;c", b"vCont;t", b"s", b"c", b"C05",
+                           b"S05", b"vCont;C05:2;c", b"vCont;x", b"vKill;1", b"k"))
+put("gdb_rsp", "junk", pkts(b"", b"H", b"Hg", b"Z", b"Z0,", b"M1,2", b"M1,2:0", b"p", b"P=",
+                            b"vCont;s:", b"qXfer:features:read:other.xml:0,10", b"\xff\x00q"))
+
+# ---- api: a chunk size, then what a control-socket client sends -----------
+put("api", "commands", bytes([7]) + b"help\nstats\npause\npause\nresume\nstats\nstop\n")
+put("api", "blanks", bytes([1]) + b"  pause\t\r\n\nresume \r\n\t\n")
+put("api", "bad", bytes([63]) + b"PAUSE\nstats x\nst\x01ts\nsta\0ts\n\xff\xfe\nbogus\n")
+put("api", "too-long", bytes([63]) + b"x" * 600 + b"\nhelp\n")
+# A fixed bug: a bare "H" made handle_packet read past the packet (parse_tid(pkt + 2)).
+put("gdb_rsp", "h-without-op", b"&,H")

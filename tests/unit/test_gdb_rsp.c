@@ -204,15 +204,16 @@ static void test_parse_addr(void **state UNUSED)
 	assert_int_equal(port, 9);
 	assert_int_equal(gdb_parse_addr("tcp:127.1.2.3:9", host, sizeof(host), &port, &path), 0);
 	assert_int_equal(gdb_parse_addr("tcp:localhost:9", host, sizeof(host), &port, &path), 0);
-	assert_int_equal(gdb_parse_addr("tcp:[::ffff:127.0.0.1]:9", host, sizeof(host), &port, &path),
-			 0);
+	assert_int_equal(
+		gdb_parse_addr("tcp:[::ffff:127.0.0.1]:9", host, sizeof(host), &port, &path), 0);
 	assert_int_equal(gdb_parse_addr("tcp::9,insecure", host, sizeof(host), &port, &path), 0);
 	assert_int_equal(gdb_parse_addr("tcp::9,insecur", host, sizeof(host), &port, &path), -1);
 	assert_int_equal(gdb_parse_addr("tcp::,insecure", host, sizeof(host), &port, &path), -1);
 	assert_int_equal(gdb_parse_addr(",insecure", host, sizeof(host), &port, &path), -1);
 	assert_non_null(strstr(gdb_addr_error(-2), ",insecure"));
 	/* A unix: path is taken whole. */
-	assert_int_equal(gdb_parse_addr("unix:/tmp/a,insecure", host, sizeof(host), &port, &path), 0);
+	assert_int_equal(gdb_parse_addr("unix:/tmp/a,insecure", host, sizeof(host), &port, &path),
+			 0);
 	assert_string_equal(path, "/tmp/a,insecure");
 	assert_int_equal(gdb_parse_addr("tcp:[::1]:77", host, sizeof(host), &port, &path), 0);
 	assert_string_equal(host, "::1");

@@ -124,21 +124,21 @@ static void test_cli_refuses_links(void **state UNUSED)
 	snprintf(net, sizeof(net), "tap=ktvmt0,pcap=%s", link_path);
 	{
 		char *cases[][3] = {
-			{"--console", con, NULL},
-			{"--console", log_, NULL},
-			{"--log-file", link_path, NULL},
-			{"--net", net, NULL},
+			{"--console", con, NULL},	 {"--console", log_, NULL},
+			{"--log-file", link_path, NULL}, {"--net", net, NULL},
 			{"--dump-dtb", link_path, NULL},
 		};
 
 		for (unsigned int i = 0; i < ARRAY_SIZE(cases); i++) {
-			char *argv[] = {"run", "--kernel", "/dev/null", cases[i][0], cases[i][1], NULL};
+			char *argv[] = {"run",	     "--kernel",  "/dev/null",
+					cases[i][0], cases[i][1], NULL};
 
 			err = open_memstream(&errbuf, &errlen);
-			assert_int_equal(config_parse_run(5, argv, &cfg, out, err), KTVM_EXIT_USAGE);
+			assert_int_equal(config_parse_run(5, argv, &cfg, out, err),
+					 KTVM_EXIT_USAGE);
 			fclose(err);
-			if (!strstr(errbuf, "is a symbolic link") || strchr(errbuf, '\n') !=
-									     errbuf + errlen - 1)
+			if (!strstr(errbuf, "is a symbolic link") ||
+			    strchr(errbuf, '\n') != errbuf + errlen - 1)
 				fail_msg("%s %s: '%s'", cases[i][0], cases[i][1], errbuf);
 			free(errbuf);
 			errbuf = NULL;

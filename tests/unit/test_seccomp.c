@@ -246,11 +246,7 @@ static void test_every_class_filtered(void **state UNUSED)
 		const char *name;
 		long filters; /* own + inherited along the creation chain */
 	} want[] = {
-		{"t-main", 1},
-		{"t-vcpu", 1},
-		{"t-net-ctl", 2},
-		{"t-net-worker", 3},
-		{"t-gdb", 1},
+		{"t-main", 1}, {"t-vcpu", 1}, {"t-net-ctl", 2}, {"t-net-worker", 3}, {"t-gdb", 1},
 	};
 	struct run r;
 	char got[8], err[4096], name[32];
@@ -310,19 +306,20 @@ static void check_violation(enum ktvm_thread_class cls, const char *what, long n
 	start(&r, KTVM_SECCOMP_ON, cls, what);
 	wait_ready(&r, NTHREADS, got); /* ends early: the child dies */
 	st = finish(&r, err, sizeof(err));
-	snprintf(want, sizeof(want), "ktvm: seccomp: thread class %s made forbidden syscall %ld (%s)\n",
+	snprintf(want, sizeof(want),
+		 "ktvm: seccomp: thread class %s made forbidden syscall %ld (%s)\n",
 		 ktvm_thread_class_name(cls), nr, what);
 	if (!strstr(err, want) || !WIFEXITED(st) || WEXITSTATUS(st) != KTVM_EXIT_ERROR)
-		fprintf(stderr, "%s %s: status 0x%x, stderr was: %s\n",
-			ktvm_thread_class_name(cls), what, st, err);
+		fprintf(stderr, "%s %s: status 0x%x, stderr was: %s\n", ktvm_thread_class_name(cls),
+			what, st, err);
 	assert_non_null(strstr(err, want));
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), KTVM_EXIT_ERROR);
 }
 
 static const enum ktvm_thread_class all_classes[] = {
-	KTVM_THREAD_MAIN, KTVM_THREAD_VCPU, KTVM_THREAD_NET_CTL, KTVM_THREAD_NET_WORKER,
-	KTVM_THREAD_GDB,
+	KTVM_THREAD_MAIN,	KTVM_THREAD_VCPU, KTVM_THREAD_NET_CTL,
+	KTVM_THREAD_NET_WORKER, KTVM_THREAD_GDB,
 };
 
 static void test_forbidden_kills(void **state UNUSED)
@@ -454,7 +451,8 @@ static void test_root_without_user_warns(void **state UNUSED)
 		close(errp[0]);
 		dup2(errp[1], STDERR_FILENO);
 		log_set_level(LOG_WARN);
-		_exit(ktvm_drop_privileges(false, 0, 0) || ktvm_drop_privileges(false, 0, 0) ? 1 : 0);
+		_exit(ktvm_drop_privileges(false, 0, 0) || ktvm_drop_privileges(false, 0, 0) ? 1
+											     : 0);
 	}
 	close(errp[1]);
 	while ((n = read(errp[0], err + total, sizeof(err) - 1 - (size_t)total)) > 0)
