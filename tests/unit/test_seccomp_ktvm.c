@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_seccomp_ktvm.c - the seccomp lists in ktvm itself, natively: the
+ * thread classes a tiny guest reaches without a Linux guest (main, vcpu,
+ * gdb) each try what a hijacked thread would do first (openat of
+ * /proc/self/mem, ptrace, execve, socket, connect, mprotect(PROT_EXEC)),
+ * and ktvm must end with status 1 and the line naming the class.
+ *
+ * ktvm-testhooks (make unit builds it) with KTVM_TEST_SECCOMP_VIOLATE=
+ * CLASS:SYSCALL (vmm/seccomp.c: right after the class's filter is in) and
+ * KTVM_TEST_SKIP_KVM_PROBE=1 (a KVM that cannot boot Linux still runs the
+ * guest: a PVH ELF of a few bytes that spins).  The net classes need a
+ * guest virtio driver: tests/unit/test_seccomp.c covers them with ktvm's
+ * thread chain.  Skipped without /dev/kvm or ktvm-testhooks.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <elf.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LOAD	      0x100000u
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static char ktvm_bin[PATH_MAX], kernel[] = "/tmp/ktvm-sc-XXXXXX",
+				gdb_dir[] = "/tmp/ktvm-sc-gdb-XXXXXX";
+
+/* A PVH ELF whose 32-bit entry spins: 1: jmp 1b. */
+static int write_guest(int fd)
+{
+	static const uint8_t code[] = {0xeb, 0xfe};
+	struct {
+		Elf64_Ehdr eh;
+		Elf64_Phdr ph[2];
+		Elf64_Nhdr nh;
+		char name[4];
+		uint32_t entry;
+	} h = {
+		.eh = {.e_ident = {ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3, ELFCLASS64, ELFDATA2LSB,
+				   EV_CURRENT},
+		       .e_type = ET_EXEC,
+		       .e_machine = EM_X86_64,
+		       .e_version = EV_CURRENT,
+		       .e_entry = LOAD,
+		       .e_phoff = sizeof(Elf64_Ehdr),
+		       .e_ehsize = sizeof(Elf64_Ehdr),
+		       .e_phentsize = sizeof(Elf64_Phdr),
+		       .e_phnum = 2},
+		.ph = {{.p_type = PT_NOTE,
+			.p_offset = offsetof(typeof(h), nh),
+			.p_filesz = sizeof(Elf64_Nhdr) + 8,
+			.p_align = 4},
+		       {.p_type = PT_LOAD,
+			.p_flags = PF_R | PF_X,
+			.p_offset = 0x1000,
+			.p_vaddr = LOAD,
+			.p_paddr = LOAD,
+			.p_filesz = sizeof(code),
+			.p_memsz = sizeof(code),
+			.p_align = 0x1000}},
+		.nh = {.n_namesz = 4, .n_descsz = 4, .n_type = 18 /* XEN_ELFNOTE_PHYS32_ENTRY */},
+		.name = "Xen",
+		.entry = LOAD,
+	};
+	uint8_t page[0x1000] = {0};
+
+	memcpy(page, &h, sizeof(h));
+	return write(fd, page, sizeof(page)) == sizeof(page) &&
+			       write(fd, code, sizeof(code)) == sizeof(code)
+		       ? 0
+		       : -1;
+}
+
+static int setup(void **state)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	int fd;
+
+	if (n <= 0)
+		return -1;
+	self[n] = 0;
+	/* build/ARCH/tests/test_seccomp_ktvm -> build/ARCH/ktvm-testhooks */
+	snprintf(ktvm_bin, sizeof(ktvm_bin), "%s/../ktvm-testhooks", dirname(self));
+	fd = mkstemp(kernel);
+	if (fd < 0 || write_guest(fd) || !mkdtemp(gdb_dir))
+		return -1;
+	close(fd);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char sock[PATH_MAX];
+
+	snprintf(sock, sizeof(sock), "%s/gdb.sock", gdb_dir);
+	unlink(sock);
+	rmdir(gdb_dir);
+	unlink(kernel);
+	return 0;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Run ktvm-testhooks with KTVM_TEST_SECCOMP_VIOLATE=violate: its wait
+ * status (-1 if it outlived 20 s: then it is killed), its stderr into err.
+ */
+static int run_ktvm(const char *violate, const char *timeout, char *err, size_t errlen)
+{
+	char gdb[PATH_MAX + 8];
+	int64_t deadline = now_ms() + 20000;
+	size_t len = 0;
+	int ep[2], st = -1;
+	pid_t pid;
+
+	snprintf(gdb, sizeof(gdb), "unix:%s/gdb.sock", gdb_dir);
+	assert_int_equal(pipe(ep), 0);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		dup2(ep[1], STDERR_FILENO);
+		setenv("KTVM_TEST_SKIP_KVM_PROBE", "1", 1);
+		setenv("KTVM_TEST_SECCOMP_VIOLATE", violate, 1);
+		execl(ktvm_bin, ktvm_bin, "run", "--kernel", kernel, "--memory", "64M", "--console",
+		      "none", "--timeout", timeout, "--gdb", gdb, (char *)NULL);
+		_exit(127);
+	}
+	close(ep[1]);
+	/* Its stderr until EOF (it exited), bounded. */
+	while (now_ms() < deadline) {
+		struct pollfd pfd = {.fd = ep[0], .events = POLLIN};
+		ssize_t n;
+
+		if (poll(&pfd, 1, (int)(deadline - now_ms())) <= 0)
+			continue;
+		n = read(ep[0], err + len, errlen - 1 - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (len == errlen - 1)
+			len = 0; /* keep reading; only the end matters */
+	}
+	err[len] = '\0';
+	close(ep[0]);
+	if (now_ms() >= deadline)
+		kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	return now_ms() >= deadline ? -1 : st;
+}
+
+static bool runnable(void)
+{
+#ifndef __x86_64__
+	print_message("skipped: the test guest is x86 code\n");
+	return false;
+#endif
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0 || access(ktvm_bin, X_OK) != 0) {
+		if (fd >= 0)
+			close(fd);
+		print_message("skipped: needs /dev/kvm and %s\n", ktvm_bin);
+		return false;
+	}
+	close(fd);
+	return true;
+}
+
+/* Without a violation the guest spins until --timeout: ktvm itself is fine. */
+static void test_no_violation_runs(void **state)
+{
+	char err[8192];
+	int st;
+
+	if (!runnable())
+		skip();
+	st = run_ktvm("none", "1", err, sizeof(err));
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 124)
+		fail_msg("status 0x%x, stderr: %s", st, err);
+	assert_null(strstr(err, "seccomp: thread class"));
+}
+
+static void test_each_class_each_escape(void **state)
+{
+	static const char *const classes[] = {"main", "vcpu", "gdb"};
+	static const struct {
+		const char *what;
+		long nr;
+	} escapes[] = {
+		{"openat", SYS_openat}, {"ptrace", SYS_ptrace},	  {"execve", SYS_execve},
+		{"socket", SYS_socket}, {"connect", SYS_connect}, {"mprotect", SYS_mprotect},
+	};
+	char violate[32], want[128], err[8192];
+	int st;
+
+	if (!runnable())
+		skip();
+	for (unsigned int c = 0; c < ARRAY_SIZE(classes); c++) {
+		for (unsigned int e = 0; e < ARRAY_SIZE(escapes); e++) {
+			snprintf(violate, sizeof(violate), "%s:%s", classes[c], escapes[e].what);
+			snprintf(want, sizeof(want),
+				 "ktvm: seccomp: thread class %s made forbidden syscall %ld (%s)\n",
+				 classes[c], escapes[e].nr, escapes[e].what);
+			st = run_ktvm(violate, "10", err, sizeof(err));
+			if (!strstr(err, want) || !WIFEXITED(st) || WEXITSTATUS(st) != 1)
+				fail_msg("%s: status 0x%x, stderr: %s", violate, st, err);
+		}
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_no_violation_runs),
+		cmocka_unit_test(test_each_class_each_escape),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
