@@ -2,7 +2,7 @@
 /*
  * fuzz_gdb_rsp.c - the gdb stub's packet handler (vmm/gdb.c handle_packet,
  * #included for its statics), after framing: what a gdb on the other end
- * of --gdb may send.  Two vCPUs that never run, 64 KiB of guest RAM with a
+ * of --gdb may send.  Two vCPUs that never run, 16 KiB of guest RAM with a
  * hole, guest virtual = guest physical, and a register file per vCPU in
  * place of KVM's (the arch hooks that would call KVM are redirected here;
  * target.xml, the register layout and the breakpoint rules are the real
@@ -39,7 +39,7 @@
 #include "tests/fuzz/fuzz.h"
 
 #define NCPUS	 2
-#define RAM_SIZE KiB(64)
+#define RAM_SIZE KiB(16)
 #define REGS_MAX 4096
 
 static struct vm vm;
@@ -50,7 +50,7 @@ static uint8_t regfile[NCPUS][REGS_MAX];
 static size_t regs_size;
 static unsigned int stops;
 static const struct mem_region layout[] = {
-	{.gpa = 0, .size = KiB(32)}, {.gpa = KiB(40), .size = KiB(32)}, /* a hole at [32K, 40K) */
+	{.gpa = 0, .size = KiB(8)}, {.gpa = KiB(12), .size = KiB(8)}, /* a hole at [8K, 12K) */
 };
 static uint8_t ram_before[RAM_SIZE];
 static uint8_t wire[4 * GDB_PACKET_MAX + 64];

@@ -393,7 +393,7 @@ put("gdb_rsp", "attach", pkts(b"qSupported:multiprocess+;swbreak+;hwbreak+", b"Q
 put("gdb_rsp", "regs", pkts(b"Hg1", b"g", b"p0", b"p10", b"P0=0102030405060708", b"G" + REGS_HEX,
                             b"Hg2", b"g", b"Hc2", b"T2", b"T3", b"Hgz"))
 put("gdb_rsp", "memory", pkts(b"m0,10", b"M100,4:deadbeef", b"X200,3:a}\x5db", b"m100,8",
-                              b"m7ff8,10", b"M7ffe,4:01020304", b"m8000,4", b"Mfffffffffffffffe,4:00",
+                              b"m1ff8,10", b"M1ffe,4:01020304", b"m2000,4", b"Mfffffffffffffffe,4:00",
                               b"X10,0:"))
 put("gdb_rsp", "breakpoints", pkts(b"Z0,1000,1", b"Z0,1000,1", b"m1000,1", b"z0,1000,1",
                                    b"Z1,2000,1", b"Z2,3000,4", b"Z3,3008,8", b"Z4,4000,2",
