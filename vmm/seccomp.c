@@ -62,7 +62,8 @@
  * ioctl is allowed per class and per request number (the low 32 bits of
  * argument 1, the width of the kernel's own 'unsigned int cmd').
  * tests/unit/test_seccomp.c makes each class try each of these and checks
- * that ktvm ends with the line naming the class.
+ * that ktvm ends with the line naming the class (test_seccomp_ktvm.c: in
+ * ktvm itself, for the classes a tiny guest reaches).
  */
 #include <errno.h>
 #include <fcntl.h>
