@@ -227,6 +227,29 @@ static void test_parse_addr(void **state UNUSED)
 	assert_int_equal(gdb_parse_addr("tcp::", host, sizeof(host), &port, &path), -1);
 }
 
+/* The command line: a non-loopback HOST is one line and status 2, unless ",insecure". */
+static void test_cli_insecure(void **state UNUSED)
+{
+	char *no[] = {"run", "--kernel", "/dev/null", "--gdb", "tcp:0.0.0.0:1234", NULL};
+	char *yes[] = {"run", "--kernel", "/dev/null", "--gdb", "tcp:0.0.0.0:1234,insecure", NULL};
+	char *lo[] = {"run", "--kernel", "/dev/null", "--gdb", "tcp::1234", NULL};
+	char *errbuf = NULL;
+	size_t errlen = 0;
+	struct vm_config cfg;
+	FILE *err = open_memstream(&errbuf, &errlen), *null = fopen("/dev/null", "w");
+
+	assert_int_equal(config_parse_run(5, no, &cfg, null, err), KTVM_EXIT_USAGE);
+	fclose(err);
+	assert_non_null(strstr(errbuf, "not a loopback address"));
+	assert_non_null(strstr(errbuf, ",insecure"));
+	assert_true(strchr(errbuf, '\n') == errbuf + errlen - 1); /* one line */
+	free(errbuf);
+	assert_int_equal(config_parse_run(5, yes, &cfg, null, null), 0);
+	assert_string_equal(cfg.gdb, "tcp:0.0.0.0:1234,insecure");
+	assert_int_equal(config_parse_run(5, lo, &cfg, null, null), 0);
+	fclose(null);
+}
+
 /*
  * The stub on unix:PATH (no vCPUs: a refused client never reaches them):
  * mode 0600 with umask 000; uid 65534 cannot connect; with the mode
@@ -286,6 +309,7 @@ int main(void)
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_escape_bin_limits),
 		cmocka_unit_test(test_parse_addr),
+		cmocka_unit_test(test_cli_insecure),
 		cmocka_unit_test(test_unix_socket_private),
 	};
 
