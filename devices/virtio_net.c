@@ -53,7 +53,9 @@
  * it while joining them); everything they call on the transport is
  * lock-free.  While the control thread runs, only it starts and stops pair
  * workers; reset joins it first.  The MAC in config space (ADDR_SET) is
- * under cfg_lock.
+ * under cfg_lock.  The statistics reader (main thread) takes d->lock to
+ * look at queues a vCPU may be resetting, and loads what the workers change
+ * with atomic loads (they store it with PUBLISH).
  */
 #include <endian.h>
 #include <errno.h>
@@ -94,6 +96,14 @@
 #define STAT_ADD(field, v) \
 	__atomic_store_n(&(field), __atomic_load_n(&(field), __ATOMIC_RELAXED) + (v), __ATOMIC_RELAXED)
 #define STAT_INC(field) STAT_ADD(field, 1)
+
+/*
+ * Worker state the statistics reader shows (broken, waiting, more, TAP
+ * events): one writer at a time, stored with a relaxed atomic store so a
+ * reader on another thread sees a whole value (see virtio_net_queue_state).
+ */
+#define PUBLISH(field, v) __atomic_store_n(&(field), (v), __ATOMIC_RELAXED)
+#define PEEK(field)	  __atomic_load_n(&(field), __ATOMIC_RELAXED)
 
 enum { EV_STOP, EV_TAP, EV_RX_KICK, EV_TX_KICK, EV_CTRL_KICK };
 
@@ -269,7 +279,7 @@ static void tap_update_events(struct net_pair *p)
 	else if (epoll_ctl(p->epfd, p->tap_events ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, p->tap_fd, &ev))
 		log_once(LOG_ERROR, "virtio-net", "%s: epoll_ctl on the TAP: %s", p->name,
 			 strerror(errno));
-	p->tap_events = want;
+	PUBLISH(p->tap_events, want);
 }
 
 /* A queue violation: NEEDS_RESET, and nothing more until the driver resets us. */
@@ -277,7 +287,7 @@ static void net_broken(struct net_pair *p)
 {
 	if (p->broken)
 		return;
-	p->broken = true;
+	PUBLISH(p->broken, true);
 	log_warn("virtio-net", "%s: the driver corrupted a queue: device needs reset", p->name);
 	epoll_ctl(p->epfd, EPOLL_CTL_DEL, p->rxq->kick_fd, NULL);
 	epoll_ctl(p->epfd, EPOLL_CTL_DEL, p->txq->kick_fd, NULL);
@@ -311,8 +321,8 @@ static void tap_hard_error(struct net_pair *p, const char *op, int err)
 		strerror(err));
 	p->tap_failed = true;
 	/* TX drains (dropping) instead of waiting for an EPOLLOUT that never comes. */
-	p->tx_wait = false;
-	p->tx_more = true;
+	PUBLISH(p->tx_wait, false);
+	PUBLISH(p->tx_more, true);
 	tap_update_events(p);
 	link_down(p->n);
 }
@@ -339,7 +349,7 @@ static void process_tx(struct net_pair *p)
 	struct virtq_chain *c = p->chain;
 	unsigned int done = 0, pushed = 0;
 
-	p->tx_more = false;
+	PUBLISH(p->tx_more, false);
 	if (!q->enabled || p->broken || p->tx_wait)
 		return;
 	virtq_disable_kicks(q);
@@ -378,7 +388,7 @@ static void process_tx(struct net_pair *p)
 				/* The TAP is full: keep the chain for when it drains. */
 				virtq_unpop(q, 1);
 				STAT_INC(st->eagain);
-				p->tx_wait = true;
+				PUBLISH(p->tx_wait, true);
 				tap_update_events(p);
 				goto out;
 			}
@@ -405,7 +415,7 @@ static void process_tx(struct net_pair *p)
 			pushed++;
 		}
 		if (done >= TX_BUDGET) {
-			p->tx_more = true; /* kicks stay off: we come back without being asked */
+			PUBLISH(p->tx_more, true); /* kicks stay off: we come back without being asked */
 			break;
 		}
 		/* Sleep with kicks on, unless the driver queued more in between. */
@@ -579,7 +589,7 @@ static void process_rx(struct net_pair *p)
 	struct net_queue_stats *st = &p->stats[VIRTIO_NET_RXQ];
 	unsigned int frames = 0, pushed = 0;
 
-	p->rx_more = false;
+	PUBLISH(p->rx_more, false);
 	if (!q->enabled || p->broken || p->rx_wait || p->tap_failed)
 		return;
 	virtq_disable_kicks(q);
@@ -601,7 +611,7 @@ static void process_rx(struct net_pair *p)
 				continue;
 			}
 			STAT_INC(st->no_buffers);
-			p->rx_wait = true;
+			PUBLISH(p->rx_wait, true);
 			tap_update_events(p);
 			break;
 		}
@@ -661,7 +671,7 @@ static void process_rx(struct net_pair *p)
 	}
 	rx_unstash(p, q);
 	if (frames >= RX_BUDGET)
-		p->rx_more = true;
+		PUBLISH(p->rx_more, true);
 	if (pushed)
 		notify(p, q, st);
 }
@@ -707,14 +717,14 @@ static void *net_worker(void *opaque)
 				drain_eventfd(p->rxq->kick_fd);
 				STAT_INC(p->stats[VIRTIO_NET_RXQ].kicks);
 				if (p->rx_wait) {
-					p->rx_wait = false;
+					PUBLISH(p->rx_wait, false);
 					tap_update_events(p);
 				}
 				do_rx = true;
 				break;
 			case EV_TAP:
 				if ((evs[i].events & EPOLLOUT) && p->tx_wait) {
-					p->tx_wait = false;
+					PUBLISH(p->tx_wait, false);
 					tap_update_events(p);
 					do_tx = true;
 				}
@@ -855,10 +865,14 @@ static int pair_start(struct net_pair *p)
 
 	if (p->running)
 		return 0;
-	p->broken = p->tap_failed = false;
-	p->rx_wait = p->tx_wait = false;
-	p->rx_more = p->tx_more = false;
-	p->tap_events = 0;
+	/* Published: VQ_PAIRS_SET restarts a pair while the statistics may look at it. */
+	PUBLISH(p->broken, false);
+	p->tap_failed = false;
+	PUBLISH(p->rx_wait, false);
+	PUBLISH(p->tx_wait, false);
+	PUBLISH(p->rx_more, false);
+	PUBLISH(p->tx_more, false);
+	PUBLISH(p->tap_events, 0);
 	p->rx_ewma = HDR_LEN + 1514; /* until frames say otherwise: one of the usual MTU */
 	if (pair_alloc_scratch(p)) {
 		log_err("virtio-net", "%s: out of memory", p->name);
@@ -877,7 +891,7 @@ static int pair_start(struct net_pair *p)
 		log_err("virtio-net", "%s: cannot start the worker thread", p->name);
 		goto fail;
 	}
-	p->running = true;
+	PUBLISH(p->running, true);
 	return 0;
 fail:
 	if (p->epfd >= 0)
@@ -902,7 +916,7 @@ static void pair_stop(struct net_pair *p)
 	if (!p->running)
 		return;
 	stop_thread(p->thread, p->stop_fd, p->name);
-	p->running = false;
+	PUBLISH(p->running, false);
 	close(p->epfd);
 	close(p->stop_fd);
 	p->epfd = p->stop_fd = -1;
@@ -1418,36 +1432,43 @@ const struct net_queue_stats *virtio_net_stats(const struct virtio_net *n, unsig
 	return queue < 2 * n->npairs ? &n->pairs[queue / 2].stats[queue % 2] : NULL;
 }
 
-bool virtio_net_queue_state(const struct virtio_net *n, unsigned int queue,
-			    struct net_queue_state *out)
+/*
+ * Main thread (statistics), while a vCPU may be resetting the device: under
+ * the device lock, which virtio_set_status() (reset zeroes the queues) and
+ * queue enabling run under, so the ring pointers and size are one queue's
+ * at one time; what the worker changes meanwhile is loaded atomically.
+ */
+bool virtio_net_queue_state(struct virtio_net *n, unsigned int queue, struct net_queue_state *out)
 {
 	const struct net_pair *p;
 	const struct virtq *q;
+	bool rx = queue % 2 == VIRTIO_NET_RXQ;
 
 	if (queue >= 2 * n->npairs)
 		return false;
 	p = &n->pairs[queue / 2];
-	q = queue % 2 == VIRTIO_NET_RXQ ? p->rxq : p->txq;
+	q = rx ? p->rxq : p->txq;
 	memset(out, 0, sizeof(*out));
-	out->enabled = __atomic_load_n(&q->enabled, __ATOMIC_RELAXED);
-	out->broken = q->broken || p->broken;
-	out->waiting = queue % 2 == VIRTIO_NET_RXQ ? p->rx_wait : p->tx_wait;
-	out->more = queue % 2 == VIRTIO_NET_RXQ ? p->rx_more : p->tx_more;
+	pthread_mutex_lock(&n->vdev.lock);
+	out->enabled = q->enabled;
+	out->broken = PEEK(q->broken) || PEEK(p->broken);
+	out->waiting = rx ? PEEK(p->rx_wait) : PEEK(p->tx_wait);
+	out->more = rx ? PEEK(p->rx_more) : PEEK(p->tx_more);
 	out->size = q->size;
-	out->last_avail = q->last_avail_idx;
-	out->used_idx = q->published_used;
-	out->signalled_used = q->signalled_used;
+	out->last_avail = PEEK(q->last_avail_idx);
+	out->used_idx = PEEK(q->published_used);
+	out->signalled_used = PEEK(q->signalled_used);
 	out->msix_vector = q->msix_vector;
-	out->tap_events = p->tap_events;
-	/* The ring pointers stay valid while enabled: guest RAM is never unmapped. */
-	if (out->enabled && q->avail && q->used) {
-		out->avail_idx = le16toh(__atomic_load_n(&q->avail->idx, __ATOMIC_RELAXED));
-		out->avail_flags = le16toh(__atomic_load_n(&q->avail->flags, __ATOMIC_RELAXED));
-		out->used_flags = le16toh(__atomic_load_n(&q->used->flags, __ATOMIC_RELAXED));
-		out->used_event = le16toh(__atomic_load_n(&q->avail->ring[q->size], __ATOMIC_RELAXED));
-		out->avail_event = le16toh(
-			__atomic_load_n((const uint16_t *)&q->used->ring[q->size], __ATOMIC_RELAXED));
+	out->tap_events = PEEK(p->tap_events);
+	if (q->enabled && q->avail && q->used) {
+		/* Guest RAM: the guest writes it at any time, so each field is one load. */
+		out->avail_idx = le16toh(PEEK(q->avail->idx));
+		out->avail_flags = le16toh(PEEK(q->avail->flags));
+		out->used_flags = le16toh(PEEK(q->used->flags));
+		out->used_event = le16toh(PEEK(q->avail->ring[q->size]));
+		out->avail_event = le16toh(PEEK(*(const uint16_t *)&q->used->ring[q->size]));
 	}
+	pthread_mutex_unlock(&n->vdev.lock);
 	return true;
 }
 
@@ -1463,7 +1484,7 @@ unsigned int virtio_net_active_pairs(struct virtio_net *n)
 
 bool virtio_net_pair_running(const struct virtio_net *n, unsigned int pair)
 {
-	return pair < n->npairs && n->pairs[pair].running;
+	return pair < n->npairs && PEEK(n->pairs[pair].running);
 }
 
 const struct net_ctrl_stats *virtio_net_ctrl_stats(const struct virtio_net *n)

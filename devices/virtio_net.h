@@ -100,8 +100,11 @@ void virtio_net_destroy(struct virtio_net *n);
 struct virtio_dev *virtio_net_vdev(struct virtio_net *n);
 /* Counters of device queue 'queue' (2p: pair p's RX, 2p + 1: its TX), NULL past the pairs. */
 const struct net_queue_stats *virtio_net_stats(const struct virtio_net *n, unsigned int queue);
-/* Snapshot queue 'queue's ring state; false if there is no such data queue. */
-bool virtio_net_queue_state(const struct virtio_net *n, unsigned int queue,
+/*
+ * Snapshot queue 'queue's ring state (takes the device lock: not from a thread
+ * holding it); false if there is no such data queue.
+ */
+bool virtio_net_queue_state(struct virtio_net *n, unsigned int queue,
 			    struct net_queue_state *out);
 const struct net_ctrl_stats *virtio_net_ctrl_stats(const struct virtio_net *n);
 unsigned int virtio_net_max_pairs(const struct virtio_net *n);

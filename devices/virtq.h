@@ -11,6 +11,11 @@
  *
  * Threading: one thread at a time per queue (the device's worker); the
  * transport configures the queue only while the device is not running.
+ * Other threads (statistics) may look at a running queue only under the
+ * device's lock, which virtq_enable() and virtq_reset() are called under
+ * (it keeps the ring pointers and size still), and must load the fields
+ * the worker changes (last_avail_idx, published_used, signalled_used,
+ * broken) with atomic loads: the worker stores them atomically.
  */
 #ifndef KTVM_VIRTQ_H
 #define KTVM_VIRTQ_H
