@@ -246,7 +246,7 @@ FUZZ_CFLAGS := -O1 -g -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
 # Every KVM-facing call, stubbed by tests/fuzz/stubs.c.
 FUZZ_WRAPS := vm_ioeventfd vm_irqfd vm_gsi_alloc vm_msi_route_set vm_msi_route_clear \
 	      vm_signal_msi vm_loop_add vm_loop_del vm_irq_line vm_request_stop \
-	      vm_set_memory_slot vm_check_extension log_msg
+	      vm_set_memory_slot vm_check_extension log_msg log_msg_ratelimited
 # Extra libraries of a target that #includes a source outside this arch's core.
 FUZZ_LIBS_arm64_image := -lz
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))

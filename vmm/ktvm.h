@@ -71,6 +71,39 @@ void log_msg(enum log_level level, const char *subsys, const char *fmt, ...)
 			log_msg(level, sub, __VA_ARGS__);                  \
 	} while (0)
 
+/*
+ * A line the guest can trigger at will (a fault it can repeat, a reset
+ * cycle): at most LOG_RATELIMIT_BURST lines per LOG_RATELIMIT_INTERVAL_MS
+ * per call site; the first line after a window in which lines were dropped
+ * is preceded by one "N more suppressed" line.  Thread-safe (a small lock
+ * per call site), timed by CLOCK_MONOTONIC.
+ */
+#define LOG_RATELIMIT_BURST	  5
+#define LOG_RATELIMIT_INTERVAL_MS 1000
+
+struct log_ratelimit {
+	pthread_mutex_t lock;
+	uint64_t window_start_ns; /* 0: no line yet */
+	unsigned int in_window;	  /* lines let through in the current window */
+	uint64_t suppressed;	  /* dropped since the last line let through */
+};
+
+#define LOG_RATELIMIT_INIT {.lock = PTHREAD_MUTEX_INITIALIZER}
+
+void log_msg_ratelimited(struct log_ratelimit *rl, enum log_level level, const char *subsys,
+			 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+#define log_ratelimited(level, sub, ...)                                        \
+	do {                                                                    \
+		static struct log_ratelimit rl_ = LOG_RATELIMIT_INIT;            \
+		if ((level) <= log_get_level())                                  \
+			log_msg_ratelimited(&rl_, level, sub, __VA_ARGS__);      \
+	} while (0)
+#define log_err_rl(sub, ...)   log_ratelimited(LOG_ERROR, sub, __VA_ARGS__)
+#define log_warn_rl(sub, ...)  log_ratelimited(LOG_WARN, sub, __VA_ARGS__)
+#define log_info_rl(sub, ...)  log_ratelimited(LOG_INFO, sub, __VA_ARGS__)
+#define log_debug_rl(sub, ...) log_ratelimited(LOG_DEBUG, sub, __VA_ARGS__)
+
 /* ------------------------------------------------------------------ */
 /* Configuration (filled by the CLI, later also by a JSON file)        */
 /* ------------------------------------------------------------------ */
