@@ -386,9 +386,9 @@ static void cfg_write(struct pci_dev *d, uint32_t reg, const uint8_t *data, uint
 	pthread_mutex_unlock(&d->lock);
 
 	for (unsigned int i = 0; i < nmoves; i++) {
-		log_debug("pci", "%s: BAR %d %#llx -> %#llx", d->name, moves[i].bar,
-			  (unsigned long long)moves[i].old_addr,
-			  (unsigned long long)moves[i].new_addr);
+		log_debug_rl("pci", "%s: BAR %d %#llx -> %#llx", d->name, moves[i].bar,
+			     (unsigned long long)moves[i].old_addr,
+			     (unsigned long long)moves[i].new_addr);
 		if (d->bar_moved)
 			d->bar_moved(d, moves[i].bar, moves[i].old_addr, moves[i].new_addr);
 	}

@@ -27,7 +27,7 @@ static void pvpanic_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t si
 	if (ev & PVPANIC_PANICKED)
 		vm_request_stop(p->vm, KTVM_EXIT_PANIC, "guest kernel panicked (pvpanic)");
 	else if (ev & PVPANIC_CRASH_LOADED)
-		log_info("pvpanic", "guest kernel crashed; its crash kernel is loaded");
+		log_info_rl("pvpanic", "guest kernel crashed; its crash kernel is loaded");
 	else if (ev)
 		log_once(LOG_WARN, "pvpanic", "unknown event %#x", ev);
 }

@@ -87,8 +87,8 @@ static void virtio_activate(struct virtio_dev *d)
 		}
 	}
 	if (d->ops->activate && d->ops->activate(d) < 0) {
-		log_warn("virtio", "%s: activation failed: device needs reset",
-			 d->name ? d->name : "?");
+		log_warn_rl("virtio", "%s: activation failed: device needs reset",
+			    d->name ? d->name : "?");
 		virtio_set_needs_reset(d);
 		return;
 	}

@@ -288,7 +288,7 @@ static void net_broken(struct net_pair *p)
 	if (p->broken)
 		return;
 	PUBLISH(p->broken, true);
-	log_warn("virtio-net", "%s: the driver corrupted a queue: device needs reset", p->name);
+	log_warn_rl("virtio-net", "%s: the driver corrupted a queue: device needs reset", p->name);
 	epoll_ctl(p->epfd, EPOLL_CTL_DEL, p->rxq->kick_fd, NULL);
 	epoll_ctl(p->epfd, EPOLL_CTL_DEL, p->txq->kick_fd, NULL);
 	tap_update_events(p);
@@ -317,8 +317,8 @@ static void link_down(struct virtio_net *n)
 
 static void tap_hard_error(struct net_pair *p, const char *op, int err)
 {
-	log_err("virtio-net", "%s: %s on the TAP: %s; the link is dead", p->name, op,
-		strerror(err));
+	log_err_rl("virtio-net", "%s: %s on the TAP: %s; the link is dead", p->name, op,
+		   strerror(err));
 	p->tap_failed = true;
 	/* TX drains (dropping) instead of waiting for an EPOLLOUT that never comes. */
 	PUBLISH(p->tx_wait, false);
@@ -815,8 +815,8 @@ static int pair_attach(struct net_pair *p, bool attach)
 	if (!n->is_tap || n->npairs < 2 || p->attached == attach)
 		return 0;
 	if (tap_set_queue(p->tap_fd, attach)) {
-		log_warn("virtio-net", "%s: TUNSETQUEUE %s: %s", p->name,
-			 attach ? "attach" : "detach", strerror(errno));
+		log_warn_rl("virtio-net", "%s: TUNSETQUEUE %s: %s", p->name,
+			    attach ? "attach" : "detach", strerror(errno));
 		return -1;
 	}
 	p->attached = attach;
@@ -875,7 +875,7 @@ static int pair_start(struct net_pair *p)
 	PUBLISH(p->tap_events, 0);
 	p->rx_ewma = HDR_LEN + 1514; /* until frames say otherwise: one of the usual MTU */
 	if (pair_alloc_scratch(p)) {
-		log_err("virtio-net", "%s: out of memory", p->name);
+		log_err_rl("virtio-net", "%s: out of memory", p->name);
 		return -1;
 	}
 	p->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -883,12 +883,12 @@ static int pair_start(struct net_pair *p)
 	if (p->epfd < 0 || p->stop_fd < 0 || epoll_add(p->epfd, p->stop_fd, EV_STOP) ||
 	    (p->rxq->enabled && epoll_add(p->epfd, p->rxq->kick_fd, EV_RX_KICK)) ||
 	    (p->txq->enabled && epoll_add(p->epfd, p->txq->kick_fd, EV_TX_KICK))) {
-		log_err("virtio-net", "%s: worker setup: %s", p->name, strerror(errno));
+		log_err_rl("virtio-net", "%s: worker setup: %s", p->name, strerror(errno));
 		goto fail;
 	}
 	tap_update_events(p);
 	if (pthread_create(&p->thread, NULL, net_worker, p)) {
-		log_err("virtio-net", "%s: cannot start the worker thread", p->name);
+		log_err_rl("virtio-net", "%s: cannot start the worker thread", p->name);
 		goto fail;
 	}
 	PUBLISH(p->running, true);
@@ -907,7 +907,7 @@ static void stop_thread(pthread_t thread, int stop_fd, const char *name)
 	uint64_t one = 1;
 
 	if (write(stop_fd, &one, sizeof(one)) < 0)
-		log_err("virtio-net", "%s: cannot stop a thread: %s", name, strerror(errno));
+		log_err_rl("virtio-net", "%s: cannot stop a thread: %s", name, strerror(errno));
 	pthread_join(thread, NULL);
 }
 
@@ -1026,7 +1026,8 @@ static uint8_t ctrl_command(struct virtio_net *n, uint8_t cls, uint8_t cmd, cons
 		if (set_active_pairs(n, want))
 			return VIRTIO_NET_ERR;
 		STAT_INC(n->ctl_stats.pairs_set);
-		log_info("virtio-net", "%s: %u of %u queue pairs active", n->name, want, n->npairs);
+		log_info_rl("virtio-net", "%s: %u of %u queue pairs active", n->name, want,
+			    n->npairs);
 		return VIRTIO_NET_OK;
 	}
 	case VIRTIO_NET_CTRL_GUEST_OFFLOADS: {
@@ -1041,8 +1042,8 @@ static uint8_t ctrl_command(struct virtio_net *n, uint8_t cls, uint8_t cmd, cons
 		if (want & ~(f & GUEST_OFFLOAD_BITS))
 			return VIRTIO_NET_ERR;
 		if (n->is_tap && tap_set_offload(n->pairs[0].tap_fd, offload_flags(want))) {
-			log_warn("virtio-net", "%s: TUNSETOFFLOAD 0x%x: %s", n->name,
-				 offload_flags(want), strerror(errno));
+			log_warn_rl("virtio-net", "%s: TUNSETOFFLOAD 0x%x: %s", n->name,
+				    offload_flags(want), strerror(errno));
 			return VIRTIO_NET_ERR;
 		}
 		n->guest_offloads = want;
@@ -1117,8 +1118,8 @@ static void process_ctrl(struct virtio_net *n)
 
 		if (r < 0) {
 			n->ctl_broken = true;
-			log_warn("virtio-net", "%s: the driver corrupted the control queue",
-				 n->name);
+			log_warn_rl("virtio-net", "%s: the driver corrupted the control queue",
+				    n->name);
 			epoll_ctl(n->ctl_epfd, EPOLL_CTL_DEL, q->kick_fd, NULL);
 			virtio_set_needs_reset(&n->vdev);
 			break;
@@ -1177,8 +1178,8 @@ static int ctl_start(struct virtio_net *n)
 	    epoll_add(n->ctl_epfd, n->ctl_stop_fd, EV_STOP) ||
 	    epoll_add(n->ctl_epfd, n->ctrlq->kick_fd, EV_CTRL_KICK) ||
 	    pthread_create(&n->ctl_thread, NULL, ctl_worker, n)) {
-		log_err("virtio-net", "%s: cannot start the control thread: %s", n->name,
-			strerror(errno));
+		log_err_rl("virtio-net", "%s: cannot start the control thread: %s", n->name,
+			   strerror(errno));
 		if (n->ctl_epfd >= 0)
 			close(n->ctl_epfd);
 		if (n->ctl_stop_fd >= 0)
@@ -1218,7 +1219,8 @@ static int net_activate(struct virtio_dev *d)
 		return 0;
 	if (n->is_tap && tap_set_offload(n->pairs[0].tap_fd, off))
 		/* Not fatal: the guest then simply gets fully checksummed, unsegmented frames. */
-		log_warn("virtio-net", "%s: TUNSETOFFLOAD 0x%x: %s", n->name, off, strerror(errno));
+		log_warn_rl("virtio-net", "%s: TUNSETOFFLOAD 0x%x: %s", n->name, off,
+			    strerror(errno));
 	n->guest_offloads = f & GUEST_OFFLOAD_BITS;
 	n->mrg = f & F(VIRTIO_NET_F_MRG_RXBUF);
 	/* An upper bound for any later GUEST_OFFLOADS_SET (a subset of these). */
@@ -1245,9 +1247,9 @@ static int net_activate(struct virtio_dev *d)
 			}
 		}
 	}
-	log_info("virtio-net", "%s: up (features 0x%llx, offloads 0x%x%s, %u queue pair%s%s)",
-		 n->name, (unsigned long long)f, off, n->mrg ? ", mergeable RX buffers" : "",
-		 n->npairs, n->npairs == 1 ? "" : "s", n->ctrlq ? ", control queue" : "");
+	log_info_rl("virtio-net", "%s: up (features 0x%llx, offloads 0x%x%s, %u queue pair%s%s)",
+		    n->name, (unsigned long long)f, off, n->mrg ? ", mergeable RX buffers" : "",
+		    n->npairs, n->npairs == 1 ? "" : "s", n->ctrlq ? ", control queue" : "");
 	return 0;
 }
 

@@ -82,8 +82,8 @@ static void vcpu_handle_io(struct vcpu *v)
 		return;
 	for (uint32_t i = 0; i < run->io.count; i++) {
 		if (!io_bus_access(&v->vm->pio, run->io.port, data, run->io.size, is_write))
-			log_debug("pio", "unhandled %s port 0x%x size %u", is_write ? "out" : "in",
-				  run->io.port, run->io.size);
+			log_debug_rl("pio", "unhandled %s port 0x%x size %u",
+				     is_write ? "out" : "in", run->io.port, run->io.size);
 		data += run->io.size;
 	}
 }
@@ -97,9 +97,9 @@ static void vcpu_handle_mmio(struct vcpu *v)
 		return;
 	if (!io_bus_access(&v->vm->mmio, run->mmio.phys_addr, run->mmio.data, len,
 			   run->mmio.is_write))
-		log_debug("mmio", "unhandled %s 0x%llx size %u",
-			  run->mmio.is_write ? "write" : "read",
-			  (unsigned long long)run->mmio.phys_addr, len);
+		log_debug_rl("mmio", "unhandled %s 0x%llx size %u",
+			     run->mmio.is_write ? "write" : "read",
+			     (unsigned long long)run->mmio.phys_addr, len);
 }
 
 /* Returns true when the vCPU must stop. */
