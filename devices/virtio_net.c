@@ -19,6 +19,9 @@
  *
  *  TX  pop a chain, writev its device-readable buffers (12-byte vnet header
  *      + frame, straight from guest RAM) to the TAP, push it with length 0.
+ *      With pcap= the frame is first copied once into a host buffer, which
+ *      is what goes to both the TAP and the capture: the guest may rewrite
+ *      its buffer at any time, and the capture must be what was sent.
  *      EAGAIN from the TAP: give the chain back, stop draining, wait for
  *      EPOLLOUT on the TAP.
  *  RX  pop chains until they hold the frame size expected next (with
@@ -129,7 +132,8 @@ struct net_pair {
 
 	/* Scratch, allocated when the pair first runs. */
 	struct virtq_chain *chain;
-	struct iovec *rx_iov; /* RX_MAX_IOV + 1 */
+	struct iovec tx_bounce; /* with pcap=: the TX frame copied into overflow */
+	struct iovec *rx_iov;	/* RX_MAX_IOV + 1 */
 	uint16_t *rx_heads;   /* VIRTQ_MAX_SIZE */
 	uint32_t *rx_space;
 	uint16_t *rx_iovn;    /* VIRTQ_MAX_SIZE: writable iovecs of each gathered chain */
@@ -150,7 +154,11 @@ struct net_pair {
 	 * the frame only a few iovecs more in readv.
 	 */
 	uint32_t rx_ewma;
-	uint8_t *overflow; /* RX_MAX_FRAME */
+	/*
+	 * RX_MAX_FRAME bytes: RX's catcher for what did not fit the buffers,
+	 * and, between RX passes, TX's bounce buffer when capturing.
+	 */
+	uint8_t *overflow;
 
 	struct net_queue_stats stats[2]; /* [VIRTIO_NET_RXQ], [VIRTIO_NET_TXQ] */
 };
@@ -342,6 +350,30 @@ static void notify(struct net_pair *p, struct virtq *q, struct net_queue_stats *
 /* TX: guest -> TAP                                                    */
 /* ------------------------------------------------------------------ */
 
+/*
+ * With pcap=: the chain's readable bytes, once, into p->overflow, described
+ * by p->tx_bounce.  false: more than any TAP takes (a 64 KiB GSO frame and
+ * its header); the frame is dropped rather than captured unlike what went.
+ */
+static bool tx_bounce(struct net_pair *p, const struct virtq_chain *c)
+{
+	size_t off = 0;
+
+	if (c->out_bytes > RX_MAX_FRAME) {
+		log_warn_rl("virtio-net",
+			    "%s: TX chain of %u bytes: larger than any frame, dropped", p->name,
+			    c->out_bytes);
+		return false;
+	}
+	for (unsigned int i = 0; i < c->n_out; i++) {
+		memcpy(p->overflow + off, c->iov[i].iov_base, c->iov[i].iov_len);
+		off += c->iov[i].iov_len;
+	}
+	p->tx_bounce.iov_base = p->overflow;
+	p->tx_bounce.iov_len = off;
+	return true;
+}
+
 static void process_tx(struct net_pair *p)
 {
 	struct virtq *q = p->txq;
@@ -380,8 +412,15 @@ static void process_tx(struct net_pair *p)
 				pushed++;
 				continue;
 			}
+			if (p->n->pcap && !tx_bounce(p, c)) {
+				STAT_INC(st->drop_error);
+				virtq_push(q, c->head, 0);
+				pushed++;
+				continue;
+			}
 			do {
-				w = writev(p->tap_fd, c->iov, c->n_out);
+				w = writev(p->tap_fd, p->n->pcap ? &p->tx_bounce : c->iov,
+					   p->n->pcap ? 1 : c->n_out);
 			} while (w < 0 && errno == EINTR);
 			if (w < 0 &&
 			    (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
@@ -408,7 +447,7 @@ static void process_tx(struct net_pair *p)
 				STAT_INC(st->packets);
 				STAT_ADD(st->bytes, c->out_bytes - HDR_LEN);
 				if (p->n->pcap)
-					net_pcap_write(p->n->pcap, c->iov, c->n_out, HDR_LEN,
+					net_pcap_write(p->n->pcap, &p->tx_bounce, 1, HDR_LEN,
 						       c->out_bytes - HDR_LEN);
 			}
 			virtq_push(q, c->head, 0);
