@@ -30,6 +30,12 @@ BUILD := build/$(ARCH)-san
 KTVM_BIN ?= $(BUILD)/ktvm
 endif
 
+# TSAN=1: ThreadSanitizer (clang), for make tsan-stress; objects in build/tsan.
+ifeq ($(TSAN),1)
+CFLAGS += -fsanitize=thread -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=thread
+endif
+
 # arch/$(ARCH)/sources.mk lists the boot/ and devices/ files that architecture
 # uses (ARCH_SRCS), its extra libraries (ARCH_LDLIBS) and the unit tests that
 # do not apply to it (ARCH_UNIT_SKIP).
@@ -59,6 +65,9 @@ ifneq ($(CROSS_COMPILE),)
 STATIC := 1
 endif
 ifeq ($(SANITIZE),1)
+STATIC := 0
+endif
+ifeq ($(TSAN),1)
 STATIC := 0
 endif
 ifeq ($(STATIC),1)
@@ -99,6 +108,7 @@ DEPS_clang-tidy := analyze
 DEPS_fuzz := fuzz
 DEPS_fuzz-smoke := fuzz
 DEPS_valgrind := valgrind unit
+DEPS_tsan-stress := fuzz
 DEPS_GROUPS := build $(if $(CROSS_COMPILE),arm64) \
 	$(sort $(foreach g,$(or $(MAKECMDGOALS),all),$(DEPS_$(g))))
 .DEFAULT_GOAL := all
@@ -210,6 +220,23 @@ $(BUILD)/bench/%: tests/bench/%.c $(CORE_OBJS) $(BENCH_OBJS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  BENCH   $@")
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(CORE_OBJS) $(BENCH_OBJS) $(LDFLAGS) $(LDLIBS)
+
+# Concurrency stress (tests/stress/): the device's threads, a guest thread that
+# resets and re-activates the NIC, hostile rings, host traffic, statistics
+# reads and VQ_PAIRS_SET all at once, under ThreadSanitizer; STRESS_SECONDS
+# long (CI: the default).  A data race, a crash or a hang fails it.
+STRESS_SECONDS ?= 20
+TSAN_BUILD := build/tsan
+$(BUILD)/stress/%: tests/stress/%.c $(CORE_OBJS) $(BENCH_OBJS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  STRESS  $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(CORE_OBJS) $(BENCH_OBJS) $(LDFLAGS) $(LDLIBS)
+
+.PHONY: tsan-stress
+tsan-stress: | deps
+	$(MAKE) CC=clang TSAN=1 BUILD=$(TSAN_BUILD) $(TSAN_BUILD)/stress/net_stress
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 $$TSAN_OPTIONS" \
+		timeout 120 $(TSAN_BUILD)/stress/net_stress --seconds $(STRESS_SECONDS)
 
 bench-datapath: $(BENCH_DATAPATH)
 	@$(BENCH_DATAPATH) $(BENCH_ARGS) || [ $$? -eq 77 ]
