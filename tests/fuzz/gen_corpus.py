@@ -63,45 +63,58 @@ r2.avail(0x1000, [0])
 put("virtq", "long-chain", virtq_seed(1, 3, r2, [(0, 0, 0), (3, 0, 256), (5, 0, 0), (6, 0, 0),
                                                   (11, 3, 0), (0, 0, 0)]))
 
-# ---- virtio-net: features | rx0, tx0, ctrl queue configs | part | RAM ------
+# ---- virtio-net: features | 5 queue sizes | ops (net.inc) ------------------
 F = lambda *bits: sum(1 << b for b in bits)
 CSUM, GUEST_CSUM, MTU, MAC, GUEST_TSO4, HOST_TSO4, MRG, STATUS = 0, 1, 3, 5, 7, 11, 15, 16
 CTRL_VQ, CTRL_RX, MQ, CTRL_GUEST_OFFLOADS, CTRL_MAC_ADDR = 17, 18, 22, 2, 23
 INDIRECT_DESC, EVENT_IDX, VERSION_1 = 28, 29, 32
-QCFG = [(0x0000, 0x1000, 0x2000), (0x4000, 0x5000, 0x6000), (0x8000, 0x9000, 0xa000)]
-BUF = 0xc000
-
-
-def net_seed(features, part, ram, log2=(4, 4, 4)):
-    s = struct.pack("<Q", features)
-    for (d, a, u), l in zip(QCFG, log2):
-        s += bytes([l]) + struct.pack("<HHH", d >> 2, a >> 2, u >> 2)
-    return s + part + ram.trimmed()
-
-
 HDR = 12
+u16 = lambda v: struct.pack("<H", v)
+
+
+def net_seed(features, ops, log2=(4, 4, 4, 4, 5)):
+    return struct.pack("<Q", features) + bytes(log2) + b"".join(ops)
+
+
+# Op kinds are indices into each target's NET_KINDS (fuzz_net_*.c).
+TX = dict(post=0, run=2, read=3, hostile=4)
+RX = dict(post=0, send=2, run=4, kick=5, hostile=6)
+CT = dict(post=0, run=2, post_tx=3, post_rx=4, run_tx=5, run_rx=6, send=7, read=8, kick=9,
+          cfg=10, hostile=11)
+
+
+def post_data(kind, pair, a, lens, contents=b""):
+    return bytes([kind, pair, a]) + b"".join(u16(l) for l in lens) + contents
+
+
+def send(kind, pair, frame):
+    return bytes([kind, pair]) + u16(len(frame)) + frame
+
+
+def post_ctrl(kind, cmd, a=0x0a):  # a=0x0a: one readable buffer, status buffers of 1 and 0 bytes
+    return bytes([kind, 0, a, len(cmd) - 2, 1]) + cmd
+
+
 frame = bytes(range(6)) + bytes([2, 0, 0, 0, 0, 1]) + b"\x08\x00" + bytes(46)
 base = F(VERSION_1, MAC, STATUS, CSUM, GUEST_CSUM, EVENT_IDX, INDIRECT_DESC)
 
-r = Ram(0x10000)
-r.w(BUF, bytes(HDR) + frame)
-r.desc(0x4000, 0, BUF, HDR + len(frame), 0, 0)  # one buffer
-r.desc(0x4000, 1, BUF, HDR, NEXT, 2)  # header and frame apart
-r.desc(0x4000, 2, BUF + HDR, len(frame), 0, 0)
-r.desc(0x4000, 3, BUF, 4, 0, 0)  # shorter than the header
-r.avail(0x5000, [0, 1, 3])
-put("net_tx", "three-frames", net_seed(base, b"", r))
-put("net_tx", "mrg", net_seed(base | F(MRG, HOST_TSO4), b"", r))
+tx_ops = [post_data(TX["post"], 0, 1, [HDR, len(frame)], bytes(HDR) + frame),  # header, frame apart
+          post_data(TX["post"], 0, 0, [HDR + len(frame)], bytes(HDR) + frame),  # one buffer
+          post_data(TX["post"], 0, 0, [4], bytes(4)),  # shorter than the header
+          post_data(TX["post"], 0, 0x81, [HDR, len(frame)], bytes(HDR) + frame),  # indirect
+          bytes([TX["run"], 0]), bytes([TX["read"], 0])]
+put("net_tx", "three-frames", net_seed(base, tx_ops))
+put("net_tx", "mrg", net_seed(base | F(MRG, HOST_TSO4), tx_ops))
+put("net_tx", "hostile", net_seed(base, tx_ops[:2] + [bytes([TX["hostile"], 1, 8])] + tx_ops[2:]))
 
-r = Ram(0x10000)
-for i in range(4):
-    r.desc(0x0000, i, BUF + 0x800 * i, 0x600, WRITE, 0)
-r.avail(0x1000, [0, 1, 2, 3])
-frames = b"".join(struct.pack("<H", HDR + len(f)) + bytes(HDR) + f for f in (frame, frame * 3))
-put("net_rx", "two-frames", net_seed(base, bytes([2]) + frames, r))
-put("net_rx", "mrg", net_seed(base | F(MRG), bytes([2]) + frames, r))
-big = struct.pack("<H", 0xffff)
-put("net_rx", "oversize", net_seed(base, bytes([1]) + big, r))
+rx_ops = [post_data(RX["post"], 0, 0, [0x600]) for _ in range(4)] + \
+    [send(RX["send"], 0, bytes(HDR) + frame), send(RX["send"], 0, bytes(HDR) + frame * 3),
+     bytes([RX["run"], 0])]
+put("net_rx", "two-frames", net_seed(base, rx_ops))
+put("net_rx", "mrg", net_seed(base | F(MRG), [post_data(RX["post"], 0, 1, [40, 60])
+                                                 for _ in range(8)] + rx_ops[4:]))
+put("net_rx", "oversize", net_seed(base, rx_ops[:4] + [bytes([RX["send"], 0]) + u16(0xffff),
+                                                       bytes([RX["run"], 0])]))
 
 ctrl = base | F(CTRL_VQ, CTRL_RX, MQ, CTRL_GUEST_OFFLOADS, CTRL_MAC_ADDR, GUEST_TSO4)
 cmds = [bytes([4, 0]) + struct.pack("<H", 2),  # MQ VQ_PAIRS_SET 2
@@ -111,18 +124,13 @@ cmds = [bytes([4, 0]) + struct.pack("<H", 2),  # MQ VQ_PAIRS_SET 2
         bytes([1, 1, 2, 0, 0, 0, 0, 7]),  # MAC_ADDR_SET
         bytes([5, 0]) + struct.pack("<Q", F(GUEST_CSUM)),  # GUEST_OFFLOADS_SET
         bytes([3, 0]),  # ANNOUNCE ACK
-        bytes([4, 0]) + struct.pack("<H", 1),  # back to one pair
         bytes([9, 9])]  # unknown
-r = Ram(0x10000)
-heads = []
-for i, c in enumerate(cmds):
-    r.w(BUF + 0x100 * i, c)
-    r.desc(0x8000, 2 * i, BUF + 0x100 * i, len(c), NEXT, 2 * i + 1)
-    r.desc(0x8000, 2 * i + 1, BUF + 0x100 * i + 0x80, 1, WRITE, 0)
-    heads.append(2 * i)
-r.avail(0x9000, heads)
-put("net_ctrl", "commands", net_seed(ctrl, b"", r, (4, 4, 5)))
-put("net_ctrl", "no-mq", net_seed(ctrl & ~F(MQ), b"", r, (4, 4, 5)))
+ct_ops = [post_ctrl(CT["post"], c) for c in cmds] + [bytes([CT["run"], 0])] + \
+    [post_data(CT["post_tx"], 1, 0, [HDR + len(frame)], bytes(HDR) + frame),
+     bytes([CT["run_tx"], 1]), bytes([CT["read"], 1]), bytes([CT["cfg"], 0, 20]),
+     post_ctrl(CT["post"], bytes([4, 0]) + struct.pack("<H", 1)), bytes([CT["run"], 0])]
+put("net_ctrl", "commands", net_seed(ctrl, ct_ops))
+put("net_ctrl", "no-mq", net_seed(ctrl & ~F(MQ), ct_ops))
 
 # ---- virtio-pci / pci config: RAM length/64 | RAM | ops --------------------
 def op(kind, size, write, off, val=0):
