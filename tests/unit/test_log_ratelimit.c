@@ -216,9 +216,11 @@ static void test_net_break_reset_cycles(void **state)
 		usleep(1000);
 	assert_int_equal(lines_with("more suppressed like: %s: the driver corrupted"), 1);
 
+	int kick_fds[2] = {vd->vqs[0].kick_fd, vd->vqs[1].kick_fd};
+
 	virtio_net_destroy(net);
 	for (int i = 0; i < 2; i++)
-		close(vd->vqs[i].kick_fd);
+		close(kick_fds[i]);
 	close(sv[0]);
 	close(sv[1]);
 	gmem_destroy(&vm.mem);

@@ -124,6 +124,8 @@ static void test_pcap_tx_is_what_was_written(void **state)
 		usleep(1000);
 	assert_int_equal(vdrv_used_idx(&dq[VIRTIO_NET_TXQ]), NFRAMES);
 	assert_int_equal(atomic_load(&nsent), NFRAMES);
+	int kick_fds[2] = {vd->vqs[0].kick_fd, vd->vqs[1].kick_fd};
+
 	virtio_net_destroy(net); /* flushes and closes the capture */
 
 	pc = pcap_open_offline(path, err);
@@ -139,7 +141,7 @@ static void test_pcap_tx_is_what_was_written(void **state)
 	assert_int_equal(frames, NFRAMES);
 	unlink(path);
 	for (int i = 0; i < 2; i++)
-		close(vd->vqs[i].kick_fd);
+		close(kick_fds[i]);
 	close(sv[0]);
 	close(sv[1]);
 	gmem_destroy(&vm.mem);
