@@ -43,7 +43,6 @@ struct api_server {
 	char *path;
 	struct loop_handler *h;
 	bool paused; /* this server holds one pause */
-	struct api_ratelimit refusals;
 	struct api_client clients[API_MAX_CLIENTS];
 };
 
@@ -209,34 +208,14 @@ bool api_peer_allowed(int fd, uid_t *peer_uid)
 	return cred.uid == geteuid() || cred.uid == 0;
 }
 
-bool api_log_ratelimit(struct api_ratelimit *rl, unsigned int *suppressed)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (rl->said && now.tv_sec - rl->last_s < 1) {
-		rl->suppressed++;
-		return false;
-	}
-	rl->said = true;
-	rl->last_s = now.tv_sec;
-	*suppressed = rl->suppressed;
-	rl->suppressed = 0;
-	return true;
-}
-
 static void refuse(struct api_server *a, int fd, uid_t uid)
 {
-	unsigned int more;
-
 	send_all(fd, "error: permission denied (the control socket serves its own user and "
 		     "root only)\n");
 	close(fd);
-	if (api_log_ratelimit(&a->refusals, &more))
-		log_warn("api",
-			 "refused a connection from uid %ld (not ktvm's user or root); "
-			 "%u more refused since the last such line",
-			 uid == (uid_t)-1 ? -1L : (long)uid, more);
+	/* Another local user can knock as often as it likes: a few lines a second at most. */
+	log_warn_rl("api", "refused a connection from uid %ld (not ktvm's user or root)",
+		    uid == (uid_t)-1 ? -1L : (long)uid);
 }
 
 static void on_accept(void *opaque)

@@ -23,7 +23,6 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include <sys/un.h>
-#include <time.h>
 
 #include "vmm/ktvm.h"
 
@@ -55,13 +54,6 @@ struct api_server *api_new_detached(struct vm *vm);
 int api_bind_private(int fd, const struct sockaddr_un *sa);
 /* The peer of a connected unix socket is ktvm's own uid or root (SO_PEERCRED). */
 bool api_peer_allowed(int fd, uid_t *peer_uid);
-/* At most one log line a second (one thread's own): true to log, *suppressed since. */
-struct api_ratelimit {
-	bool said;
-	time_t last_s;
-	unsigned int suppressed;
-};
-bool api_log_ratelimit(struct api_ratelimit *rl, unsigned int *suppressed);
 
 /* 'ktvm ctl SOCKET COMMAND': send one command, print the answer. Exit status. */
 int api_client(const char *path, const char *cmd, FILE *out, FILE *err);

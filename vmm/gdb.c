@@ -54,7 +54,6 @@ struct gdb_stub {
 	struct vm *vm;
 	int listen_fd, conn_fd, wake_fd;
 	char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	struct api_ratelimit refusals; /* the gdb thread's own */
 	pthread_t thread;
 	bool thread_started;
 	atomic_bool quit;
@@ -954,16 +953,12 @@ static void on_accept(struct gdb_stub *g)
 	/* unix: only ktvm's own user and root; tcp: loopback has no peer to check (docs/security.md). */
 	if (g->unix_path[0] && !api_peer_allowed(fd, &uid)) {
 		static const char denied[] = "$E01#a6"; /* one error reply, then the hang-up */
-		unsigned int more;
 		ssize_t w = send(fd, denied, sizeof(denied) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		(void)w;
 		close(fd);
-		if (api_log_ratelimit(&g->refusals, &more))
-			log_warn("gdb",
-				 "refused a connection from uid %ld (not ktvm's user or root); "
-				 "%u more refused since the last such line",
-				 uid == (uid_t)-1 ? -1L : (long)uid, more);
+		log_warn_rl("gdb", "refused a connection from uid %ld (not ktvm's user or root)",
+			    uid == (uid_t)-1 ? -1L : (long)uid);
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* fails on unix: fine */

@@ -305,22 +305,6 @@ static void test_other_uid_refused(void **state)
 	assert_true(vm_stopping(&vm));
 }
 
-/* Refusals are logged at most once a second, with how many were not. */
-static void test_refusal_log_ratelimit(void **state)
-{
-	struct api_ratelimit rl = {0};
-	unsigned int more = 99;
-
-	assert_true(api_log_ratelimit(&rl, &more));
-	assert_int_equal(more, 0);
-	for (int i = 0; i < 5; i++)
-		assert_false(api_log_ratelimit(&rl, &more));
-	rl.last_s -= 2; /* a second and more later */
-	assert_true(api_log_ratelimit(&rl, &more));
-	assert_int_equal(more, 5);
-	assert_false(api_log_ratelimit(&rl, &more));
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -328,7 +312,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_socket, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_socket_private, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_uid_refused, setup, teardown),
-		cmocka_unit_test(test_refusal_log_ratelimit),
 	};
 
 	log_set_level(LOG_ERROR);
