@@ -55,7 +55,10 @@ case_gdb_attach() {
 	note="entry rip $rip1, stepi -> $rip2, detached, guest powered off"
 }
 
-# gdb-interrupt: gdb attaches to a running guest and lets it continue; once
+# gdb-interrupt: gdb attaches and lets the guest continue (--gdb-wait: the
+# guest starts only at that continue, so the SIGINT below can never reach a
+# gdb still starting up: under load gdb took longer to attach than the guest
+# to reach init, and the interrupt was lost); once
 # the guest is at init (its console says so), the harness interrupts gdb
 # (SIGINT, what Ctrl-C does): gdb sends ^C over the wire, the stub must
 # stop the vCPUs and report the stop, gdb reads the registers and detaches,
@@ -66,7 +69,7 @@ case_gdb_interrupt() {
 	ip link set lo up 2>/dev/null || true
 	"$KTVM" run --kernel "$VMLINUX" --initrd "$INITRD" --memory 256M --timeout 90 \
 		--console file:"$out/gdb-interrupt.console" --cmdline "quiet ktvm.test=hang" \
-		--gdb "tcp:127.0.0.1:$GDB_PORT" 2>"$out/gdb-interrupt.stderr" &
+		--gdb "tcp:127.0.0.1:$GDB_PORT" --gdb-wait 2>"$out/gdb-interrupt.stderr" &
 	pid=$!
 	gdb_stub_up "$pid" "$out/gdb-interrupt.stderr" || return
 	timeout 90 gdb -nx -batch -ex 'set confirm off' -ex "target remote 127.0.0.1:$GDB_PORT" \
