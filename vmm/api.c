@@ -39,6 +39,7 @@ struct api_client {
 
 struct api_server {
 	struct vm *vm;
+	uid_t euid; /* ktvm's, read at creation: no thread may ask under its seccomp list */
 	int fd;
 	char *path;
 	struct loop_handler *h;
@@ -196,7 +197,7 @@ static void on_client(void *opaque)
 	}
 }
 
-bool api_peer_allowed(int fd, uid_t *peer_uid)
+bool api_peer_allowed(int fd, uid_t own_uid, uid_t *peer_uid)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
@@ -205,7 +206,7 @@ bool api_peer_allowed(int fd, uid_t *peer_uid)
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) || len != sizeof(cred))
 		return false;
 	*peer_uid = cred.uid;
-	return cred.uid == geteuid() || cred.uid == 0;
+	return cred.uid == own_uid || cred.uid == 0;
 }
 
 static void refuse(struct api_server *a, int fd, uid_t uid)
@@ -227,7 +228,7 @@ static void on_accept(void *opaque)
 
 	if (fd < 0)
 		return; /* EAGAIN: a stale wakeup; anything else: the client is gone */
-	if (!api_peer_allowed(fd, &uid)) {
+	if (!api_peer_allowed(fd, a->euid, &uid)) {
 		refuse(a, fd, uid);
 		return;
 	}
@@ -258,6 +259,7 @@ struct api_server *api_new_detached(struct vm *vm)
 	if (!a)
 		return NULL;
 	a->vm = vm;
+	a->euid = geteuid();
 	a->fd = -1;
 	for (unsigned int i = 0; i < API_MAX_CLIENTS; i++) {
 		a->clients[i].srv = a;

@@ -52,8 +52,11 @@ struct api_server *api_new_detached(struct vm *vm);
  * 0, or -1 with errno.
  */
 int api_bind_private(int fd, const struct sockaddr_un *sa);
-/* The peer of a connected unix socket is ktvm's own uid or root (SO_PEERCRED). */
-bool api_peer_allowed(int fd, uid_t *peer_uid);
+/*
+ * The peer of a connected unix socket is own_uid (ktvm's, taken before the
+ * seccomp filters: they do not allow geteuid) or root (SO_PEERCRED).
+ */
+bool api_peer_allowed(int fd, uid_t own_uid, uid_t *peer_uid);
 
 /* 'ktvm ctl SOCKET COMMAND': send one command, print the answer. Exit status. */
 int api_client(const char *path, const char *cmd, FILE *out, FILE *err);

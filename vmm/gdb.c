@@ -52,6 +52,7 @@ struct gdb_sw_bp {
 
 struct gdb_stub {
 	struct vm *vm;
+	uid_t euid; /* ktvm's, read at creation: the gdb class may not ask */
 	int listen_fd, conn_fd, wake_fd;
 	char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	pthread_t thread;
@@ -951,7 +952,7 @@ static void on_accept(struct gdb_stub *g)
 	if (fd < 0)
 		return;
 	/* unix: only ktvm's own user and root; tcp: loopback has no peer to check (docs/security.md). */
-	if (g->unix_path[0] && !api_peer_allowed(fd, &uid)) {
+	if (g->unix_path[0] && !api_peer_allowed(fd, g->euid, &uid)) {
 		static const char denied[] = "$E01#a6"; /* one error reply, then the hang-up */
 		ssize_t w = send(fd, denied, sizeof(denied) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 
@@ -1081,6 +1082,7 @@ int gdb_start(struct vm *vm)
 	if (!g)
 		return -1;
 	g->vm = vm;
+	g->euid = geteuid();
 	g->listen_fd = g->conn_fd = -1;
 	g->step_cpu = -1;
 	g->last_sig = GDB_SIGTRAP;
