@@ -7,8 +7,9 @@
 # With no TARGET, every tests/fuzz/fuzz_*.c target.
 #
 # Each run appends one line to the committed ledger tests/fuzz/executions.tsv:
-#   date  target  seconds  executions  crashes  ktvm (git describe --always --dirty)
-# then the per-target totals over the whole ledger are printed.  A crash
+#   date  target  seconds  executions  crashes  ktvm (the commit, 12 hex digits)
+# then the per-target totals of this commit are printed.  It refuses a tree
+# that is not a clean commit (status 2; ALLOW_DIRTY=1 fuzzes without a ledger).  A crash
 # ends that target's run; its reproducer is in build/fuzz/crashes/ (turn it
 # into a unit test under tests/unit/, see README.md).  Several campaigns may
 # run at once (the ledger is appended under flock).  Exit status: 1 if any
@@ -22,7 +23,18 @@ if [ $# -eq 0 ]; then
 fi
 ledger=tests/fuzz/executions.tsv
 [ -s "$ledger" ] || printf 'date\ttarget\tseconds\texecutions\tcrashes\tktvm\n' >"$ledger"
-rev=$(git describe --always --dirty 2>/dev/null || echo unknown)
+# A ledger row names the commit the fuzzed code is: only a clean tree counts
+# (the ledger itself, which campaigns append to, aside).  ALLOW_DIRTY=1 runs
+# anyway without writing the ledger.
+rev=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+dirty=$(git status --porcelain --untracked-files=no 2>/dev/null | grep -v " $ledger\$")
+if [ -n "$dirty" ] || [ "$rev" = unknown ]; then
+	if [ "${ALLOW_DIRTY:-0}" != 1 ]; then
+		echo "campaign: the tree is not a clean commit (git status: $(echo "$dirty" | head -n 3 | tr '\n' ' ')); commit first, or ALLOW_DIRTY=1 to fuzz without the ledger" >&2
+		exit 2
+	fi
+	ledger=/dev/null
+fi
 mkdir -p build/fuzz/crashes build/fuzz/campaign
 status=0
 
@@ -68,8 +80,11 @@ for t in "$@"; do
 	[ "$crashes" -eq 0 ] || grep -m 20 -E 'ERROR|SUMMARY|invariant|Test unit written' "$log"
 done
 
-echo "campaign: totals over $ledger"
-awk -F'\t' 'NR > 1 { s[$2] += $3; e[$2] += $4; c[$2] += $5; n[$2]++ }
+[ "$ledger" = /dev/null ] && exit $status
+# The totals that count: this commit's rows (issue 13: >= 10 M executions per
+# target on one clean commit).
+echo "campaign: totals for commit $rev in $ledger"
+awk -F'\t' -v rev="$rev" 'NR > 1 && $6 == rev { s[$2] += $3; e[$2] += $4; c[$2] += $5; n[$2]++ }
 	END {
 		printf "%-12s %5s %9s %14s %7s\n", "target", "runs", "seconds", "executions", "crashes"
 		fflush()
