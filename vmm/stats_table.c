@@ -31,14 +31,14 @@ static const char *str_at(json_object *o, const char *k)
 static const char *human(uint64_t v, char *buf, size_t len)
 {
 	static const char suffix[] = "KMGTPE";
-	double d = (double)v;
-	int i = -1;
+	double d = (double)v / 1000;
+	unsigned int i = 0;
 
 	if (v < 10000) {
 		snprintf(buf, len, "%" PRIu64, v);
 		return buf;
 	}
-	while (d >= 1000 && i < (int)sizeof(suffix) - 2) {
+	while (d >= 1000 && i < sizeof(suffix) - 2) {
 		d /= 1000;
 		i++;
 	}
@@ -46,28 +46,41 @@ static const char *human(uint64_t v, char *buf, size_t len)
 	return buf;
 }
 
-static void row(FILE *out, const char *queue, json_object *q)
+/* One row: counts from q (a queue, or a NIC's "rx"/"tx" total); rate < 0: none yet. */
+static void row(FILE *out, const char *queue, const char *dir, json_object *q, double pps,
+		double bps)
 {
-	json_object *drops, *rate;
+	json_object *drops = NULL;
 	char b[5][16];
-	char pps[16] = "-", mbps[16] = "-";
+	char rp[16] = "-", rb[16] = "-";
 
-	if (json_object_object_get_ex(q, "rate", &rate)) {
-		snprintf(pps, sizeof(pps), "%.0f", json_object_get_double(json_object_object_get(rate, "packets_per_s")));
-		snprintf(mbps, sizeof(mbps), "%.2f",
-			 json_object_get_double(json_object_object_get(rate, "bits_per_s")) / 1e6);
+	if (pps >= 0) {
+		snprintf(rp, sizeof(rp), "%.0f", pps);
+		snprintf(rb, sizeof(rb), "%.2f", bps / 1e6);
 	}
 	json_object_object_get_ex(q, "drops", &drops);
-	fprintf(out, "  %-6s %-3s %9s %9s %7s %9s %9s %9s %9s\n", queue, str_at(q, "dir"),
+	fprintf(out, "  %-6s %-3s %9s %9s %7s %9s %9s %9s %9s\n", queue, dir,
 		human(u64_at(q, "packets"), b[0], sizeof(b[0])), human(u64_at(q, "bytes"), b[1], sizeof(b[1])),
 		human(u64_at(drops, "total"), b[2], sizeof(b[2])), human(u64_at(q, "kicks"), b[3], sizeof(b[3])),
-		human(u64_at(q, "interrupts"), b[4], sizeof(b[4])), pps, mbps);
+		human(u64_at(q, "interrupts"), b[4], sizeof(b[4])), rp, rb);
 }
 
-/* The total of a direction: the NIC's "rx"/"tx" object plus the summed rates. */
+/* The queue's "rate" into *pps, *bps: false if it has none yet. */
+static bool rate_of(json_object *q, double *pps, double *bps)
+{
+	json_object *rate;
+
+	if (!json_object_object_get_ex(q, "rate", &rate))
+		return false;
+	*pps = json_object_get_double(json_object_object_get(rate, "packets_per_s"));
+	*bps = json_object_get_double(json_object_object_get(rate, "bits_per_s"));
+	return true;
+}
+
+/* The total of a direction: the NIC's "rx"/"tx" object, the rates summed over its queues. */
 static void total_row(FILE *out, json_object *nic, json_object *queues, const char *dir)
 {
-	json_object *t, *copy;
+	json_object *t;
 	double pps = 0, bps = 0;
 	bool have_rate = false;
 	size_t nq = json_object_array_length(queues);
@@ -75,27 +88,16 @@ static void total_row(FILE *out, json_object *nic, json_object *queues, const ch
 	if (!json_object_object_get_ex(nic, dir, &t))
 		return;
 	for (size_t i = 0; i < nq; i++) {
-		json_object *q = json_object_array_get_idx(queues, i), *rate;
+		json_object *q = json_object_array_get_idx(queues, i);
+		double p, b;
 
-		if (strcmp(str_at(q, "dir"), dir) || !json_object_object_get_ex(q, "rate", &rate))
+		if (strcmp(str_at(q, "dir"), dir) || !rate_of(q, &p, &b))
 			continue;
 		have_rate = true;
-		pps += json_object_get_double(json_object_object_get(rate, "packets_per_s"));
-		bps += json_object_get_double(json_object_object_get(rate, "bits_per_s"));
+		pps += p;
+		bps += b;
 	}
-	/* A shallow copy with "dir" and "rate" added, printed as a row. */
-	copy = json_object_new_object();
-	json_object_object_foreach(t, k, v) json_object_object_add(copy, k, json_object_get(v));
-	json_object_object_add(copy, "dir", json_object_new_string(dir));
-	if (have_rate) {
-		json_object *r = json_object_new_object();
-
-		json_object_object_add(r, "packets_per_s", json_object_new_double(pps));
-		json_object_object_add(r, "bits_per_s", json_object_new_double(bps));
-		json_object_object_add(copy, "rate", r);
-	}
-	row(out, "total", copy);
-	json_object_put(copy);
+	row(out, "total", dir, t, have_rate ? pps : -1, bps);
 }
 
 int stats_table_write(FILE *out, const char *json)
@@ -134,8 +136,11 @@ int stats_table_write(FILE *out, const char *json)
 			json_object *q = json_object_array_get_idx(queues, j);
 			char name[12];
 
+			double pps = -1, bps = 0;
+
 			snprintf(name, sizeof(name), "%" PRIu64, u64_at(q, "queue"));
-			row(out, name, q);
+			rate_of(q, &pps, &bps);
+			row(out, name, str_at(q, "dir"), q, pps, bps);
 		}
 		total_row(out, nic, queues, "rx");
 		total_row(out, nic, queues, "tx");

@@ -102,7 +102,7 @@ static unsigned int drain(int peer)
 /* The protocol on one line alone, with its state checks. */
 static void one_line(const char *data, size_t len)
 {
-	char *line = malloc(len + 1), *r;
+	char *line = calloc(1, len + 1), *r;
 	bool paused = vm_paused(&vm), held = srv->paused;
 	unsigned int s = stops;
 	size_t rl;
