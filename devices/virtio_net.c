@@ -452,23 +452,6 @@ static void process_tx(struct net_pair *p)
 			}
 			virtq_push(q, c->head, 0);
 			pushed++;
-			/*
-			 * A completion the driver asked for goes out now, not after the
-			 * batch: the guest's TCP small queues release a flow's next frame
-			 * only when the last one completes, so a completion that waits
-			 * for every writev() of the batch is throughput lost (issue 12:
-			 * one TX interrupt per wake-up, twice vhost-net's guest halts per
-			 * GB).  With EVENT_IDX this sends no interrupt the driver did not
-			 * ask for (used_event); without it, the batch's one at the end.
-			 */
-			if (q->event_idx) {
-				virtq_flush(q);
-				if (virtq_should_interrupt(q)) {
-					STAT_INC(st->interrupts);
-					p->n->vdev.t->notify_queue(&p->n->vdev, q);
-					pushed = 0;
-				}
-			}
 		}
 		if (done >= TX_BUDGET) {
 			PUBLISH(p->tx_more, true); /* kicks stay off: we come back without being asked */
