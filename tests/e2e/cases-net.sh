@@ -56,8 +56,11 @@ guest_start() {
 	local t=$2 spec=$3 extra=${4:-} cmd
 	local cmdline="quiet ktvm.test=net ktvm.ip=$GUEST_IP/24 $extra"
 	case $G_VMM in
-	ktvm)
-		cmd=("$KTVM" run --kernel "$VMLINUX" --initrd "$NET_INITRD" --cpus 1 --memory 256M
+	ktvm | ktvmbase)
+		# ktvmbase: the ktvm in $E2E_KTVM_BASE (a baseline build, for A/B runs).
+		local bin=$KTVM
+		[[ $G_VMM == ktvmbase ]] && bin=$E2E_KTVM_BASE
+		cmd=("$bin" run --kernel "$VMLINUX" --initrd "$NET_INITRD" --cpus 1 --memory 256M
 			--cmdline "$cmdline" ${spec:+--net "$spec"} --console stdio --timeout "$t" "${G_EXTRA[@]}") ;;
 	qemu-vhost-on | qemu-vhost-off)
 		# microvm with PCIe (ACPI-described ECAM), the PVH vmlinux, virtio-net-pci
