@@ -205,7 +205,9 @@ guest_cases() {
 			p=$(case_path "$name").try$k
 			last=$(last_console_lines "$p.console")
 			crash=$(crash_line "$p")
-			echo "RETRY $name: $why (guest crashed: ${crash:-?}; attempt $k kept as $p.*; running it again; its last console lines: ${last:-none})"
+			local selftest=''
+			[[ $name == "${E2E_FAKE_CRASH:-}" && $k == 1 ]] && selftest=' [on purpose: the retry-evidence self-test, E2E_FAKE_CRASH]'
+			echo "RETRY $name: $why (guest crashed: ${crash:-?}; attempt $k kept as $p.*; running it again; its last console lines: ${last:-none})$selftest"
 			sed -i "/^FAIL $name:/d" "$RUN/summary.txt"
 		done | tee -a "$RUN/retries.txt"
 		venue_machines
