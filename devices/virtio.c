@@ -201,3 +201,11 @@ void virtio_config_changed(struct virtio_dev *d)
 	if (d->t && d->t->notify_config)
 		d->t->notify_config(d);
 }
+
+void virtio_detach(struct virtio_dev *d)
+{
+	if (d->t && d->t->detach)
+		d->t->detach(d);
+	d->t = NULL;
+	d->t_priv = NULL;
+}

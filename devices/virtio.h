@@ -41,6 +41,8 @@ struct virtio_transport_ops {
 	void (*notify_config)(struct virtio_dev *d);
 	/* Does this transport give each queue its own interrupt (MSI-X)? */
 	bool (*has_msix)(struct virtio_dev *d);
+	/* Take the transport away and free it (the device's threads are stopped). */
+	void (*detach)(struct virtio_dev *d);
 };
 
 struct virtio_dev {
@@ -66,6 +68,8 @@ struct virtio_dev {
 
 /* Fill in the common part; the device model sets ops/priv/queues first. */
 int virtio_dev_init(struct virtio_dev *d, struct vm *vm);
+/* Free d's transport, if it has one that can be taken away (d->t is NULL after). */
+void virtio_detach(struct virtio_dev *d);
 
 /*
  * A driver write of the device status register, with the spec's rules:

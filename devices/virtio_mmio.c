@@ -83,10 +83,16 @@ static bool vm_has_msix(struct virtio_dev *d UNUSED)
 	return false; /* one interrupt line: NetConfig then gives a NIC one queue pair */
 }
 
+static void vm_detach(struct virtio_dev *d)
+{
+	virtio_mmio_destroy(d->t_priv);
+}
+
 static const struct virtio_transport_ops mmio_transport_ops = {
 	.notify_queue = vm_notify_queue,
 	.notify_config = vm_notify_config,
 	.has_msix = vm_has_msix,
+	.detach = vm_detach,
 };
 
 /* ------------------------------------------------------------------ */

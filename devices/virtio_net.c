@@ -197,12 +197,7 @@ struct virtio_net {
 	bool promisc, allmulti;
 	struct net_ctrl_stats ctl_stats;
 	struct net_pcap *pcap; /* pcap=FILE, or NULL: the data path tests it, nothing more */
-
-	struct virtio_net *next; /* all NICs, for virtio_net_stop_all */
 };
-
-static pthread_mutex_t nics_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct virtio_net *nics;
 
 static struct virtio_net *to_net(struct virtio_dev *d)
 {
@@ -1440,7 +1435,7 @@ void virtio_net_destroy(struct virtio_net *n)
 	pthread_mutex_lock(&n->vdev.lock);
 	net_reset(&n->vdev);
 	pthread_mutex_unlock(&n->vdev.lock);
-	virtio_pci_destroy(n->vp);
+	virtio_detach(&n->vdev);
 	if (n->own_fd)
 		for (unsigned int i = 0; i < n->npairs; i++)
 			if (n->pairs[i].tap_fd >= 0)
@@ -1450,17 +1445,31 @@ void virtio_net_destroy(struct virtio_net *n)
 	net_free(n);
 }
 
-void virtio_net_stop_all(struct vm *vm)
+/* ktvm is stopping: the workers go, guest memory is still mapped. */
+static void net_stop(void *dev)
 {
-	pthread_mutex_lock(&nics_lock);
-	for (struct virtio_net *n = nics; n; n = n->next) {
-		if (n->vm != vm)
-			continue;
-		pthread_mutex_lock(&n->vdev.lock);
-		net_reset(&n->vdev);
-		pthread_mutex_unlock(&n->vdev.lock);
-	}
-	pthread_mutex_unlock(&nics_lock);
+	struct virtio_net *n = dev;
+
+	pthread_mutex_lock(&n->vdev.lock);
+	net_reset(&n->vdev);
+	pthread_mutex_unlock(&n->vdev.lock);
+}
+
+static void net_destroy(void *dev)
+{
+	virtio_net_destroy(dev);
+}
+
+const struct vm_device_ops virtio_net_device_ops = {
+	.type = "virtio-net",
+	.stop = net_stop,
+	.destroy = net_destroy,
+};
+
+void virtio_net_own_backend(struct virtio_net *n, const char *ifname)
+{
+	n->own_fd = true;
+	snprintf(n->ifname, sizeof(n->ifname), "%s", ifname);
 }
 
 struct virtio_dev *virtio_net_vdev(struct virtio_net *n)
@@ -1555,20 +1564,24 @@ void virtio_net_mac(struct virtio_net *n, uint8_t mac[6])
 	pthread_mutex_unlock(&n->cfg_lock);
 }
 
+struct for_each_ctx {
+	void (*fn)(struct virtio_net *n, void *opaque);
+	void *opaque;
+};
+
+static void for_each_one(void *dev, void *opaque)
+{
+	struct for_each_ctx *c = opaque;
+
+	c->fn(dev, c->opaque);
+}
+
 void virtio_net_for_each(struct vm *vm, void (*fn)(struct virtio_net *n, void *opaque),
 			 void *opaque)
 {
-	struct virtio_net *list[KTVM_MAX_NICS * 4];
-	unsigned int k = 0;
+	struct for_each_ctx c = {.fn = fn, .opaque = opaque};
 
-	/* The list in creation order (it is kept newest first). */
-	pthread_mutex_lock(&nics_lock);
-	for (struct virtio_net *n = nics; n && k < ARRAY_SIZE(list); n = n->next)
-		if (n->vm == vm)
-			list[k++] = n;
-	pthread_mutex_unlock(&nics_lock);
-	while (k)
-		fn(list[--k], opaque); /* NICs live as long as the VM */
+	vm_device_for_each(vm, &virtio_net_device_ops, for_each_one, &c);
 }
 
 int virtio_net_create(struct vm *vm, const struct net_config *cfg, unsigned int index)
@@ -1627,11 +1640,11 @@ int virtio_net_create(struct vm *vm, const struct net_config *cfg, unsigned int 
 		virtio_net_destroy(n);
 		return -1;
 	}
-	/* The device lives as long as the VM (no hot-unplug). */
-	pthread_mutex_lock(&nics_lock);
-	n->next = nics;
-	nics = n;
-	pthread_mutex_unlock(&nics_lock);
+	/* The device lives as long as the VM (no hot-unplug): vm_destroy() frees it. */
+	if (vm_device_add(vm, &virtio_net_device_ops, n)) {
+		virtio_net_destroy(n);
+		return -1;
+	}
 	log_info("virtio-net", "%s: TAP %s, MAC %s, %u queue pair%s%s%s", n->name, n->ifname,
 		 net_mac_str(cfg->mac, mac, sizeof(mac)), n->npairs, n->npairs == 1 ? "" : "s",
 		 n->ufo ? ", UFO" : "", cfg->msix ? "" : ", no MSI-X");

@@ -77,8 +77,10 @@ unsigned int virtio_net_pairs_for(const struct net_config *cfg, bool transport_m
  */
 int virtio_net_create(struct vm *vm, const struct net_config *cfg, unsigned int index);
 
-/* ktvm is stopping (vCPUs joined, guest memory still mapped): stop every NIC's worker. */
-void virtio_net_stop_all(struct vm *vm);
+/* A NIC as a device of its VM (vm_device_add): stopped and freed by vm_destroy(). */
+extern const struct vm_device_ops virtio_net_device_ops;
+/* The device closes its backend fd(s) when destroyed; ifname is the TAP's name. */
+void virtio_net_own_backend(struct virtio_net *n, const char *ifname);
 
 /*
  * The device without transport, on an open backend fd (a TAP, or in tests a
@@ -95,7 +97,7 @@ struct virtio_net *virtio_net_new(struct vm *vm, const struct net_config *cfg, u
 struct virtio_net *virtio_net_new_mq(struct vm *vm, const struct net_config *cfg,
 				     unsigned int index, const int *fds, unsigned int nfds,
 				     bool fd_is_tap, bool transport_msix);
-/* Stop the worker and free (the fd is closed only if the device opened it). */
+/* Stop the worker, free the transport and the device (the fd is closed only if owned). */
 void virtio_net_destroy(struct virtio_net *n);
 struct virtio_dev *virtio_net_vdev(struct virtio_net *n);
 /* Counters of device queue 'queue' (2p: pair p's RX, 2p + 1: its TX), NULL past the pairs. */

@@ -119,10 +119,16 @@ static bool vp_has_msix(struct virtio_dev *d)
 	return vp->use_msix;
 }
 
+static void vp_detach(struct virtio_dev *d)
+{
+	virtio_pci_destroy(d->t_priv);
+}
+
 static const struct virtio_transport_ops vp_transport_ops = {
 	.notify_queue = vp_notify_queue,
 	.notify_config = vp_notify_config,
 	.has_msix = vp_has_msix,
+	.detach = vp_detach,
 };
 
 /* Main loop: the guest EOI'd our INTx; raise it again if the ISR is still set. */

@@ -296,6 +296,24 @@ struct vcpu {
 
 struct arch_vm; /* private to arch/ */
 
+/*
+ * A device of a VM, as the VM's lifecycle sees it (vmm/device.c): what
+ * stops its threads and what frees it.  A device type has one of these; its
+ * address also names the type (vm_device_for_each).
+ */
+struct vm_device_ops {
+	const char *type; /* "virtio-net" */
+	/* ktvm is stopping (vCPUs joined, guest memory still mapped): stop the device's threads. */
+	void (*stop)(void *dev);
+	/* Free the device, its transport and its backend (after every device stopped). */
+	void (*destroy)(void *dev);
+};
+
+struct vm_device {
+	const struct vm_device_ops *ops;
+	void *dev;
+};
+
 struct vm {
 	const struct vm_config *cfg;
 	int kvm_fd, vm_fd;
@@ -310,6 +328,8 @@ struct vm {
 	struct vm_irq_routes *irq;
 	struct vm_pause *pause; /* vmm/pause.h: parking all vCPUs (gdb, control socket) */
 	struct gdb_stub *gdb;	/* vmm/gdb.h: the --gdb stub, NULL = none */
+	struct vm_device *devices; /* vmm/device.c: in creation order, filled during setup */
+	unsigned int ndevices, devices_cap;
 
 	/* First stop request wins; see vm_request_stop(). */
 	atomic_int stop_status; /* -1 while running */
@@ -324,6 +344,15 @@ static inline bool vm_stopping(struct vm *vm)
 {
 	return atomic_load(&vm->stop_status) >= 0;
 }
+
+/*
+ * Add a device to the VM (setup only, main thread): vm_destroy() stops and
+ * frees it.  0, or -1 (out of memory: the caller still owns dev).
+ */
+int vm_device_add(struct vm *vm, const struct vm_device_ops *ops, void *dev);
+/* fn on every device of type ops (NULL: every device), in creation order. */
+void vm_device_for_each(struct vm *vm, const struct vm_device_ops *ops,
+			void (*fn)(void *dev, void *opaque), void *opaque);
 
 /* Assert (level=1) or deassert (level=0) a GSI of the in-kernel irqchip. */
 int vm_irq_line(struct vm *vm, uint32_t gsi, int level);

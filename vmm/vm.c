@@ -116,6 +116,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 
 void vm_destroy(struct vm *vm)
 {
+	vm_devices_destroy(vm); /* before the platform (PCI bus, GIC) they sit on */
 	if (vm->arch)
 		arch_vm_destroy(vm);
 	for (unsigned int i = 0; vm->vcpus && i < vm->ncpus; i++)

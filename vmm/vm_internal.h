@@ -9,6 +9,8 @@
 
 int vm_create(struct vm *vm, const struct vm_config *cfg);
 void vm_destroy(struct vm *vm);
+/* vm_destroy's first step: stop every device, then free them (vmm/device.c). */
+void vm_devices_destroy(struct vm *vm);
 
 int vm_loop_init(struct vm *vm);
 void vm_loop_run(struct vm *vm);

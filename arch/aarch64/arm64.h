@@ -11,15 +11,7 @@
 #include "layout.h"
 
 struct serial;
-struct virtio_net;
 struct virtio_mmio;
-
-struct arm64_nic {
-	struct virtio_net *net;
-	struct virtio_mmio *mmio;
-	int tap_fd;
-	bool own_fd;
-};
 
 struct arch_vm {
 	struct kvm_vcpu_init target; /* KVM_ARM_PREFERRED_TARGET */
@@ -27,8 +19,9 @@ struct arch_vm {
 	unsigned int gic_version; /* 3, or 2 as the fallback */
 	struct arm64_boot_out boot;
 	struct serial *uart;
-	unsigned int nnics;
-	struct arm64_nic nics[KTVM_MAX_NICS];
+	/* The virtio-mmio windows in use, in order: owned by their devices (vm->devices). */
+	unsigned int nmmio;
+	struct virtio_mmio *mmio[ARM64_VIRTIO_MMIO_MAX];
 };
 
 /* gic.c */

@@ -100,8 +100,8 @@ int arm64_gic_finalize(struct vm *vm)
 		return -1;
 	}
 	/* KVM takes irqfds only from now on (EAGAIN before). */
-	for (unsigned int i = 0; i < a->nnics; i++)
-		if (virtio_mmio_connect_irq(a->nics[i].mmio))
+	for (unsigned int i = 0; i < a->nmmio; i++)
+		if (virtio_mmio_connect_irq(a->mmio[i]))
 			return -1;
 	return 0;
 }

@@ -47,8 +47,10 @@ unsigned int arch_mem_layout(uint64_t size, struct mem_region *out, unsigned int
 static int create_nic(struct vm *vm, unsigned int i)
 {
 	const struct net_config *cfg = &vm->cfg->nets[i];
-	struct arm64_nic *nic = &vm->arch->nics[i];
+	struct arch_vm *a = vm->arch;
+	struct virtio_net *net;
 	char err[256], ifname[IFNAMSIZ] = "";
+	int tap_fd;
 
 	if (cfg->queue_pairs > 1)
 		log_info("virtio-net",
@@ -56,26 +58,33 @@ static int create_nic(struct vm *vm, unsigned int i)
 			 "one queue pair",
 			 i, cfg->queue_pairs);
 	if (cfg->tap)
-		nic->tap_fd = tap_open(cfg->tap, false, ifname, err, sizeof(err));
+		tap_fd = tap_open(cfg->tap, false, ifname, err, sizeof(err));
 	else
-		nic->tap_fd = tap_adopt(cfg->fd, ifname, err, sizeof(err));
-	if (nic->tap_fd < 0) {
+		tap_fd = tap_adopt(cfg->fd, ifname, err, sizeof(err));
+	if (tap_fd < 0) {
 		if (cfg->tap)
 			fprintf(stderr, "ktvm: --net tap=%s: %s\n", cfg->tap, err);
 		else
 			fprintf(stderr, "ktvm: --net fd=%d: %s\n", cfg->fd, err);
 		return -1;
 	}
-	nic->own_fd = cfg->tap != NULL;
-	vm->arch->nnics = i + 1;
-	nic->net = virtio_net_new(vm, cfg, i, nic->tap_fd, true);
-	if (!nic->net)
+	net = virtio_net_new(vm, cfg, i, tap_fd, true);
+	if (!net) {
+		if (cfg->tap)
+			close(tap_fd);
 		return -1;
-	nic->mmio = virtio_mmio_create(vm, virtio_net_vdev(nic->net),
-				       ARM64_VIRTIO_MMIO_BASE + i * ARM64_VIRTIO_MMIO_SIZE,
-				       ARM64_VIRTIO_SPI_BASE + i);
-	if (!nic->mmio)
+	}
+	if (cfg->tap)
+		virtio_net_own_backend(net, ifname);
+	a->mmio[a->nmmio] = virtio_mmio_create(vm, virtio_net_vdev(net),
+					       ARM64_VIRTIO_MMIO_BASE + i * ARM64_VIRTIO_MMIO_SIZE,
+					       ARM64_VIRTIO_SPI_BASE + i);
+	if (!a->mmio[a->nmmio] || vm_device_add(vm, &virtio_net_device_ops, net)) {
+		virtio_net_destroy(net); /* and its transport */
+		a->mmio[a->nmmio] = NULL;
 		return -1;
+	}
+	a->nmmio++;
 	log_info("virtio-net", "net%u: TAP %s on virtio-mmio, one queue pair", i, ifname);
 	return 0;
 }
@@ -109,22 +118,7 @@ void arch_vm_destroy(struct vm *vm)
 {
 	struct arch_vm *a = vm->arch;
 
-	for (unsigned int i = 0; i < a->nnics; i++) {
-		struct arm64_nic *nic = &a->nics[i];
-
-		if (nic->net) {
-			/* Stop the worker first: it signals through the transport. */
-			struct virtio_dev *d = virtio_net_vdev(nic->net);
-
-			pthread_mutex_lock(&d->lock);
-			d->ops->reset(d);
-			pthread_mutex_unlock(&d->lock);
-		}
-		virtio_mmio_destroy(nic->mmio);
-		virtio_net_destroy(nic->net);
-		if (nic->own_fd && nic->tap_fd >= 0)
-			close(nic->tap_fd);
-	}
+	/* The NICs and their windows are gone already (vm_destroy: devices first). */
 	if (a->uart)
 		serial_destroy(a->uart);
 	if (a->gic_fd >= 0)
@@ -163,8 +157,8 @@ static void fill_fdt_info(struct vm *vm, struct arm64_fdt_info *fi, const char *
 	if (getrandom(fi->rng_seed, sizeof(fi->rng_seed), GRND_NONBLOCK) !=
 	    (ssize_t)sizeof(fi->rng_seed))
 		memset(fi->rng_seed, 0, sizeof(fi->rng_seed));
-	fi->nvirtio = a->nnics;
-	for (unsigned int i = 0; i < a->nnics; i++)
+	fi->nvirtio = a->nmmio;
+	for (unsigned int i = 0; i < a->nmmio; i++)
 		fi->virtio[i] = (struct arm64_fdt_virtio){
 			.base = ARM64_VIRTIO_MMIO_BASE + i * ARM64_VIRTIO_MMIO_SIZE,
 			.size = ARM64_VIRTIO_MMIO_SIZE,

@@ -151,7 +151,6 @@ int arch_vm_init(struct vm *vm)
 
 void arch_vm_destroy(struct vm *vm)
 {
-	virtio_net_stop_all(vm); /* before guest memory goes away */
 	if (vm->arch->com1)
 		serial_destroy(vm->arch->com1);
 	acpi_power_destroy(vm->arch->acpi);
