@@ -209,3 +209,13 @@ void virtio_detach(struct virtio_dev *d)
 	d->t = NULL;
 	d->t_priv = NULL;
 }
+
+int virtio_attach(struct vm *vm, struct virtio_dev *d, bool msix)
+{
+	return arch_virtio_attach(vm, d, msix);
+}
+
+void virtio_bus(struct vm *vm, struct virtio_bus_info *out)
+{
+	arch_virtio_bus(vm, out);
+}

@@ -4,9 +4,10 @@
  * status rules every transport shares (virtio 1.2 sections 2.1-2.4, 3.1).
  *
  * A device model (virtio-net) fills a struct virtio_dev with its ops and
- * queues; a transport (virtio-pci now, virtio-mmio on aarch64 later) exposes
- * it to the guest and calls the virtio_*() helpers below for the generic
- * rules, so both transports behave identically.
+ * queues; a transport (virtio-pci on x86_64, virtio-mmio on aarch64, chosen
+ * by the architecture: virtio_attach() below) exposes it to the guest and
+ * calls the virtio_*() helpers below for the generic rules, so both
+ * transports behave identically.
  */
 #ifndef KTVM_VIRTIO_H
 #define KTVM_VIRTIO_H
@@ -70,6 +71,26 @@ struct virtio_dev {
 int virtio_dev_init(struct virtio_dev *d, struct vm *vm);
 /* Free d's transport, if it has one that can be taken away (d->t is NULL after). */
 void virtio_detach(struct virtio_dev *d);
+
+/*
+ * The bus-neutral attach.  A device model never names a transport: it asks
+ * the architecture, which knows its bus (x86_64: a PCI function with MSI-X,
+ * or INTx with msix off; aarch64: the next virtio-mmio window with its SPI,
+ * irqfd and device-tree node).  The transport is freed by virtio_detach().
+ */
+struct virtio_bus_info {
+	const char *name; /* "virtio-pci", "virtio-mmio": for log lines */
+	bool msix;	  /* can a transport here give each queue its own interrupt? */
+};
+
+/* Give d (virtio_dev_init done) a transport; msix: asked for, if the bus has it.  0 or -1. */
+int virtio_attach(struct vm *vm, struct virtio_dev *d, bool msix);
+/* What the architecture's virtio bus offers (before building a device's queues). */
+void virtio_bus(struct vm *vm, struct virtio_bus_info *out);
+
+/* Architecture hooks behind the two above: arch/ARCH/virtio_bus.c. */
+int arch_virtio_attach(struct vm *vm, struct virtio_dev *d, bool msix);
+void arch_virtio_bus(struct vm *vm, struct virtio_bus_info *out);
 
 /*
  * A driver write of the device status register, with the spec's rules:

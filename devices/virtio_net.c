@@ -77,7 +77,6 @@
 
 #include "devices/tap.h"
 #include "devices/virtio_net.h"
-#include "devices/virtio_pci.h"
 #include "vmm/net_config.h"
 #include "vmm/net_pcap.h"
 #include "vmm/seccomp.h"
@@ -170,7 +169,6 @@ struct virtio_net {
 	bool mq; /* VIRTIO_NET_F_MQ + CTRL_VQ offered */
 	struct net_pair *pairs;
 	struct vm *vm;
-	struct virtio_pci *vp;
 	char name[16]; /* "net0" */
 	unsigned int index;
 	bool own_fd;
@@ -1466,12 +1464,6 @@ const struct vm_device_ops virtio_net_device_ops = {
 	.destroy = net_destroy,
 };
 
-void virtio_net_own_backend(struct virtio_net *n, const char *ifname)
-{
-	n->own_fd = true;
-	snprintf(n->ifname, sizeof(n->ifname), "%s", ifname);
-}
-
 struct virtio_dev *virtio_net_vdev(struct virtio_net *n)
 {
 	return &n->vdev;
@@ -1584,20 +1576,34 @@ void virtio_net_for_each(struct vm *vm, void (*fn)(struct virtio_net *n, void *o
 	vm_device_for_each(vm, &virtio_net_device_ops, for_each_one, &c);
 }
 
+/*
+ * The one NIC construction path, on every architecture: open (tap=) or adopt
+ * (fd=) the TAP, one queue per pair, build the device, and let the
+ * architecture's bus carry it (virtio_attach).  Multiqueue needs MSI-X
+ * (NetConfig): on a bus without it a NIC has one pair whatever it asks.
+ */
 int virtio_net_create(struct vm *vm, const struct net_config *cfg, unsigned int index)
 {
 	char err[256], ifname[IFNAMSIZ] = "", mac[18];
-	unsigned int npairs = virtio_net_pairs_for(cfg, cfg->msix), opened = 0;
+	struct virtio_bus_info bus;
+	unsigned int npairs, opened = 0;
 	struct virtio_net *n;
+	bool msix;
 	int *fds;
 
+	virtio_bus(vm, &bus);
+	msix = cfg->msix && bus.msix;
+	npairs = virtio_net_pairs_for(cfg, msix);
+	if (!bus.msix && cfg->queue_pairs > 1)
+		log_info("virtio-net", "net%u: %s has no MSI-X: queue_pairs=%u ignored, one queue pair",
+			 index, bus.name, cfg->queue_pairs);
 	if (cfg->fd >= 0 && npairs > 1) {
 		log_warn("virtio-net",
 			 "net%u: fd=%d is one TAP queue: queue_pairs=%u ignored, one pair", index,
 			 cfg->fd, cfg->queue_pairs);
 		npairs = 1;
 	}
-	if (cfg->queue_pairs > 1 && !cfg->msix)
+	if (bus.msix && cfg->queue_pairs > 1 && !cfg->msix)
 		log_info("virtio-net",
 			 "net%u: msix=off: single queue pair (multiqueue needs MSI-X)", index);
 	fds = calloc(npairs, sizeof(*fds));
@@ -1620,17 +1626,16 @@ int virtio_net_create(struct vm *vm, const struct net_config *cfg, unsigned int 
 		struct net_config one = *cfg;
 
 		one.queue_pairs = 1;
-		n = virtio_net_new_mq(vm, &one, index, fds, npairs, true, cfg->msix);
+		n = virtio_net_new_mq(vm, &one, index, fds, npairs, true, msix);
 	} else {
-		n = virtio_net_new_mq(vm, cfg, index, fds, npairs, true, cfg->msix);
+		n = virtio_net_new_mq(vm, cfg, index, fds, npairs, true, msix);
 	}
 	if (!n)
 		goto fail;
 	free(fds);
 	n->own_fd = cfg->tap != NULL;
 	snprintf(n->ifname, sizeof(n->ifname), "%s", ifname);
-	n->vp = virtio_pci_create(vm, &n->vdev, cfg->msix);
-	if (!n->vp) {
+	if (virtio_attach(vm, &n->vdev, cfg->msix)) {
 		virtio_net_destroy(n);
 		return -1;
 	}
@@ -1645,9 +1650,14 @@ int virtio_net_create(struct vm *vm, const struct net_config *cfg, unsigned int 
 		virtio_net_destroy(n);
 		return -1;
 	}
-	log_info("virtio-net", "%s: TAP %s, MAC %s, %u queue pair%s%s%s", n->name, n->ifname,
-		 net_mac_str(cfg->mac, mac, sizeof(mac)), n->npairs, n->npairs == 1 ? "" : "s",
-		 n->ufo ? ", UFO" : "", cfg->msix ? "" : ", no MSI-X");
+	if (bus.msix)
+		log_info("virtio-net", "%s: TAP %s, MAC %s, %u queue pair%s%s%s", n->name,
+			 n->ifname, net_mac_str(cfg->mac, mac, sizeof(mac)), n->npairs,
+			 n->npairs == 1 ? "" : "s", n->ufo ? ", UFO" : "",
+			 cfg->msix ? "" : ", no MSI-X");
+	else
+		log_info("virtio-net", "%s: TAP %s on %s, one queue pair", n->name, n->ifname,
+			 bus.name);
 	return 0;
 fail:
 	if (cfg->tap)

@@ -72,15 +72,15 @@ struct virtio_net;
 unsigned int virtio_net_pairs_for(const struct net_config *cfg, bool transport_msix);
 
 /*
- * Build NIC 'index' from cfg: open or adopt the TAP, create the device and
- * its virtio-pci function.  0, or -1 after logging one clear line.
+ * Build NIC 'index' from cfg on any architecture: open or adopt the TAP,
+ * create the device, attach it to the architecture's virtio bus
+ * (virtio_attach) and add it to the VM's devices.  0, or -1 after logging
+ * one clear line.
  */
 int virtio_net_create(struct vm *vm, const struct net_config *cfg, unsigned int index);
 
 /* A NIC as a device of its VM (vm_device_add): stopped and freed by vm_destroy(). */
 extern const struct vm_device_ops virtio_net_device_ops;
-/* The device closes its backend fd(s) when destroyed; ifname is the TAP's name. */
-void virtio_net_own_backend(struct virtio_net *n, const char *ifname);
 
 /*
  * The device without transport, on an open backend fd (a TAP, or in tests a

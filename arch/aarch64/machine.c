@@ -17,15 +17,12 @@
 #include <sys/ioctl.h>
 #include <sys/random.h>
 #include <unistd.h>
-#include <net/if.h>
 #include <libfdt.h>
 
 #include "arm64.h"
 #include "boot/boot.h"
 #include "devices/serial.h"
-#include "devices/tap.h"
 #include "devices/test_exit.h"
-#include "devices/virtio_mmio.h"
 #include "devices/virtio_net.h"
 #include "vmm/output_file.h"
 
@@ -42,51 +39,6 @@ unsigned int arch_mem_layout(uint64_t size, struct mem_region *out, unsigned int
 		return 0;
 	out[0] = (struct mem_region){.gpa = ARM64_RAM_BASE, .size = size};
 	return 1;
-}
-
-static int create_nic(struct vm *vm, unsigned int i)
-{
-	const struct net_config *cfg = &vm->cfg->nets[i];
-	struct arch_vm *a = vm->arch;
-	struct virtio_net *net;
-	char err[256], ifname[IFNAMSIZ] = "";
-	int tap_fd;
-
-	if (cfg->queue_pairs > 1)
-		log_info("virtio-net",
-			 "net%u: virtio-mmio has no MSI-X: queue_pairs=%u ignored, "
-			 "one queue pair",
-			 i, cfg->queue_pairs);
-	if (cfg->tap)
-		tap_fd = tap_open(cfg->tap, false, ifname, err, sizeof(err));
-	else
-		tap_fd = tap_adopt(cfg->fd, ifname, err, sizeof(err));
-	if (tap_fd < 0) {
-		if (cfg->tap)
-			fprintf(stderr, "ktvm: --net tap=%s: %s\n", cfg->tap, err);
-		else
-			fprintf(stderr, "ktvm: --net fd=%d: %s\n", cfg->fd, err);
-		return -1;
-	}
-	net = virtio_net_new(vm, cfg, i, tap_fd, true);
-	if (!net) {
-		if (cfg->tap)
-			close(tap_fd);
-		return -1;
-	}
-	if (cfg->tap)
-		virtio_net_own_backend(net, ifname);
-	a->mmio[a->nmmio] = virtio_mmio_create(vm, virtio_net_vdev(net),
-					       ARM64_VIRTIO_MMIO_BASE + i * ARM64_VIRTIO_MMIO_SIZE,
-					       ARM64_VIRTIO_SPI_BASE + i);
-	if (!a->mmio[a->nmmio] || vm_device_add(vm, &virtio_net_device_ops, net)) {
-		virtio_net_destroy(net); /* and its transport */
-		a->mmio[a->nmmio] = NULL;
-		return -1;
-	}
-	a->nmmio++;
-	log_info("virtio-net", "net%u: TAP %s on virtio-mmio, one queue pair", i, ifname);
-	return 0;
 }
 
 int arch_vm_init(struct vm *vm)
@@ -109,7 +61,7 @@ int arch_vm_init(struct vm *vm)
 	if (vm->cfg->nnets > ARM64_VIRTIO_MMIO_MAX)
 		return -1;
 	for (unsigned int i = 0; i < vm->cfg->nnets; i++)
-		if (create_nic(vm, i))
+		if (virtio_net_create(vm, &vm->cfg->nets[i], i))
 			return -1;
 	return 0;
 }
