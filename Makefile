@@ -281,6 +281,12 @@ FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/%)
 # The core as an archive: a target that #includes a source file (to reach its
 # static functions) defines all of it, so the archive's copy is not pulled in.
 FUZZ_LIB := $(FUZZ_BUILD)/libktvm.a
+# A device type (KTVM_DEVICE_TYPE(id, ...)) is reached only through its
+# linker section, which does not pull its object out of the archive: ask
+# the linker for each ktvm_device_ID so every target sees every type.
+LPAREN := (
+FUZZ_DEVICE_SYMS := $(shell awk -F'[$(LPAREN),]' '/^KTVM_DEVICE_TYPE/ { print "ktvm_device_" $$2 }' \
+	$(CORE_SRCS))
 FUZZ_LIB_OBJS := $(CORE_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
 
 .PHONY: fuzz fuzz-smoke valgrind analyze cppcheck clang-tidy
@@ -302,8 +308,8 @@ $(FUZZ_BUILD)/%: tests/fuzz/fuzz_%.c $(FUZZ_BUILD)/obj/tests/fuzz/stubs.o $(FUZZ
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -Werror -fsanitize=fuzzer -o $@ $< \
-		$(FUZZ_BUILD)/obj/tests/fuzz/stubs.o $(FUZZ_LIB) \
-		$(foreach w,$(FUZZ_WRAPS),-Wl,--wrap=$(w)) $(FUZZ_LIBS_$*) $(LDLIBS)
+		$(FUZZ_BUILD)/obj/tests/fuzz/stubs.o $(foreach s,$(FUZZ_DEVICE_SYMS),-Wl,--undefined=$(s)) \
+		$(FUZZ_LIB) $(foreach w,$(FUZZ_WRAPS),-Wl,--wrap=$(w)) $(FUZZ_LIBS_$*) $(LDLIBS)
 
 fuzz-smoke: fuzz
 	@tests/fuzz/smoke.sh $(FUZZ_TIME) $(FUZZ_TARGETS)

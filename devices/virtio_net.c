@@ -1443,27 +1443,6 @@ void virtio_net_destroy(struct virtio_net *n)
 	net_free(n);
 }
 
-/* ktvm is stopping: the workers go, guest memory is still mapped. */
-static void net_stop(void *dev)
-{
-	struct virtio_net *n = dev;
-
-	pthread_mutex_lock(&n->vdev.lock);
-	net_reset(&n->vdev);
-	pthread_mutex_unlock(&n->vdev.lock);
-}
-
-static void net_destroy(void *dev)
-{
-	virtio_net_destroy(dev);
-}
-
-const struct vm_device_ops virtio_net_device_ops = {
-	.type = "virtio-net",
-	.stop = net_stop,
-	.destroy = net_destroy,
-};
-
 struct virtio_dev *virtio_net_vdev(struct virtio_net *n)
 {
 	return &n->vdev;
@@ -1573,7 +1552,7 @@ void virtio_net_for_each(struct vm *vm, void (*fn)(struct virtio_net *n, void *o
 {
 	struct for_each_ctx c = {.fn = fn, .opaque = opaque};
 
-	vm_device_for_each(vm, &virtio_net_device_ops, for_each_one, &c);
+	vm_device_for_each(vm, &ktvm_device_net, for_each_one, &c);
 }
 
 /*
@@ -1646,7 +1625,7 @@ int virtio_net_create(struct vm *vm, const struct net_config *cfg, unsigned int 
 		return -1;
 	}
 	/* The device lives as long as the VM (no hot-unplug): vm_destroy() frees it. */
-	if (vm_device_add(vm, &virtio_net_device_ops, n)) {
+	if (vm_device_add(vm, &ktvm_device_net, n)) {
 		virtio_net_destroy(n);
 		return -1;
 	}

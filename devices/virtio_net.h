@@ -10,6 +10,7 @@
 #define KTVM_VIRTIO_NET_H
 
 #include "devices/virtio.h"
+#include "vmm/net_config.h"
 
 #define VIRTIO_NET_QUEUE_SIZE 256
 #define VIRTIO_NET_RXQ	      0
@@ -79,8 +80,8 @@ unsigned int virtio_net_pairs_for(const struct net_config *cfg, bool transport_m
  */
 int virtio_net_create(struct vm *vm, const struct net_config *cfg, unsigned int index);
 
-/* A NIC as a device of its VM (vm_device_add): stopped and freed by vm_destroy(). */
-extern const struct vm_device_ops virtio_net_device_ops;
+/* The device type (devices/net_device.c): a NIC is a device of its VM, freed by vm_destroy(). */
+extern const struct ktvm_device_type ktvm_device_net;
 
 /*
  * The device without transport, on an open backend fd (a TAP, or in tests a

@@ -19,7 +19,6 @@
 #include "vmm/gdb.h"
 #include "vmm/output_file.h"
 #include "vmm/ktvm.h"
-#include "vmm/net_config.h"
 #include "vmm/seccomp.h"
 
 enum {
@@ -32,7 +31,6 @@ enum {
 	OPT_CONSOLE = 0x100,
 	OPT_TIMEOUT,
 	OPT_LOG_LEVEL,
-	OPT_NET,
 	OPT_CONFIG,
 	OPT_SECCOMP,
 	OPT_USER,
@@ -42,6 +40,7 @@ enum {
 	OPT_API_SOCK,
 	OPT_GDB,
 	OPT_GDB_WAIT,
+	OPT_DEVICE, /* OPT_DEVICE + i: device type i's option (all_options) */
 };
 
 static const struct option run_options[] = {
@@ -53,7 +52,6 @@ static const struct option run_options[] = {
 	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
-	{ "net", required_argument, NULL, OPT_NET },
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
 	{ "user", required_argument, NULL, OPT_USER },
@@ -95,14 +93,12 @@ void config_print_run_help(FILE *out)
 		"                         pause | resume | stats | stop | help, answered \"ok\",\n"
 		"                         a JSON line (stats) or \"error: ...\"; 'stop' ends ktvm\n"
 		"                         with status 0; see 'ktvm ctl'; mode 0600, served to\n"
-		"                         ktvm's own user and root only [none]\n"
-		"      --net SPEC         a virtio-net NIC (repeatable, up to %u), SPEC is\n"
-		"                           tap=NAME[,mac=MAC][,mtu=N]  create or attach TAP NAME\n"
-		"                           fd=N[,mac=MAC][,mtu=N]      use the open TAP fd N\n"
-		"                         also queue_pairs=N (1..256) [1], msix=on|off [on],\n"
-		"                         pcap=FILE: every frame both ways into FILE [off];\n"
-		"                         MAC defaults to 02:00:00:00:00:01 and must differ per NIC;\n"
-		"                         fd=N is one TAP queue, so it gives one queue pair\n"
+		"                         ktvm's own user and root only [none]\n",
+		arch_default_cmdline(), KTVM_MAX_CPUS);
+	ktvm_for_each_device_type(t)
+		if (t->print_help)
+			t->print_help(out);
+	fprintf(out,
 		"      --config FILE      read the configuration from a JSON file first; flags\n"
 		"                         given on the command line override it, and any --net\n"
 		"                         replaces the file's \"nets\" ('ktvm config --print\n"
@@ -141,8 +137,7 @@ void config_print_run_help(FILE *out)
 		"    3  the guest kernel panicked (reported through the pvpanic PCI device)\n"
 		"  124  --timeout expired; each vCPU's instruction pointer is printed\n"
 		"A TAP that cannot be opened or set up (no /dev/net/tun, no permission, an fd\n"
-		"that is not a TAP) is a run-time failure: status 1.\n",
-		arch_default_cmdline(), KTVM_MAX_CPUS, KTVM_MAX_NICS);
+		"that is not a TAP) is a run-time failure: status 1.\n");
 }
 
 int parse_mem_size(const char *s, uint64_t *bytes)
@@ -192,8 +187,7 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
 	return 0;
 }
 
-static int usage_error(FILE *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int usage_error(FILE *err, const char *fmt, ...)
+int config_usage_error(FILE *err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -204,6 +198,8 @@ static int usage_error(FILE *err, const char *fmt, ...)
 	fputs(" (see 'ktvm run --help')\n", err);
 	return KTVM_EXIT_USAGE;
 }
+
+#define usage_error config_usage_error
 
 static void config_defaults(struct vm_config *cfg)
 {
@@ -304,61 +300,50 @@ static int check_outputs(const struct vm_config *cfg, FILE *err)
 		return -1;
 	if (cfg->dump_dtb && check_output("--dump-dtb file", cfg->dump_dtb, err))
 		return -1;
-	for (unsigned int i = 0; i < cfg->nnets; i++)
-		if (cfg->nets[i].pcap && check_output("--net pcap file", cfg->nets[i].pcap, err))
-			return -1;
 	return 0;
 }
 
-static int parse_net(struct vm_config *cfg, const char *spec, FILE *err)
+/*
+ * The core's options plus each device type's (OPT_DEVICE + its index), for
+ * getopt_long: built once per parse into 'opts' (room for every type).
+ */
+static const struct option *all_options(struct option *opts, size_t max)
 {
-	char msg[200];
+	size_t n = 0, i = 0;
 
-	if (cfg->nnets >= KTVM_MAX_NICS)
-		return usage_error(err, "at most %u --net options", KTVM_MAX_NICS);
-	if (net_config_parse(spec, &cfg->nets[cfg->nnets], msg, sizeof(msg)))
-		return usage_error(err, "--net '%s': %s", spec, msg);
-	cfg->nnets++;
-	return 0;
-}
-
-/* Across all NICs: distinct MACs, TAP names and fds; fds that are open. */
-static int check_nets(const struct vm_config *cfg, FILE *err)
-{
-	char mac[18];
-
-	for (unsigned int i = 0; i < cfg->nnets; i++) {
-		const struct net_config *a = &cfg->nets[i];
-
-		if (a->fd >= 0 && fcntl(a->fd, F_GETFD) < 0)
-			return usage_error(err, "--net fd=%d: %d is not an open file descriptor",
-					   a->fd, a->fd);
-		for (unsigned int j = 0; j < i; j++) {
-			const struct net_config *b = &cfg->nets[j];
-
-			if (!memcmp(a->mac, b->mac, sizeof(a->mac)))
-				return usage_error(err,
-						   "NICs %u and %u both have MAC %s: give each --net a distinct mac=",
-						   j, i, net_mac_str(a->mac, mac, sizeof(mac)));
-			if (a->tap && b->tap && !strcmp(a->tap, b->tap))
-				return usage_error(err, "NICs %u and %u both use TAP '%s'", j, i,
-						   a->tap);
-			if (a->fd >= 0 && a->fd == b->fd)
-				return usage_error(err, "NICs %u and %u both use fd %d", j, i, a->fd);
-		}
+	for (; run_options[n].name && n + 1 < max; n++)
+		opts[n] = run_options[n];
+	ktvm_for_each_device_type(t)
+	{
+		if (t->option && t->cli_parse && n + 1 < max)
+			opts[n++] = (struct option){t->option, required_argument, NULL,
+						    OPT_DEVICE + (int)i};
+		i++;
 	}
-	return 0;
+	opts[n] = (struct option){0};
+	return opts;
+}
+
+/* Device type number i (OPT_DEVICE + i), or NULL. */
+static const struct ktvm_device_type *device_type_at(int i)
+{
+	ktvm_for_each_device_type(t)
+		if (i-- == 0)
+			return t;
+	return NULL;
 }
 
 /* The --config FILE among the options (the last one given), or NULL. */
 static const char *find_config(int argc, char **argv)
 {
+	struct option opts[ARRAY_SIZE(run_options) + KTVM_MAX_DEVICE_TYPES];
 	const char *path = NULL;
 	int c;
 
 	optind = 0; /* 0, not 1: glibc fully resets getopt only then */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":k:i:a:c:m:h", run_options, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, ":k:i:a:c:m:h", all_options(opts, ARRAY_SIZE(opts)),
+				NULL)) != -1)
 		if (c == OPT_CONFIG)
 			path = optarg;
 	return path;
@@ -367,8 +352,9 @@ static const char *find_config(int argc, char **argv)
 int config_parse_args(int argc, char **argv, struct vm_config *cfg, bool need_kernel, FILE *out,
 		      FILE *err)
 {
+	struct option opts[ARRAY_SIZE(run_options) + KTVM_MAX_DEVICE_TYPES];
 	const char *file;
-	bool cli_nets = false;
+	bool cli_devices[KTVM_MAX_DEVICE_TYPES] = {false};
 	unsigned long v;
 	int c, r;
 
@@ -378,7 +364,19 @@ int config_parse_args(int argc, char **argv, struct vm_config *cfg, bool need_ke
 		return KTVM_EXIT_USAGE;
 	optind = 0; /* 0, not 1: glibc fully resets getopt only then */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":k:i:a:c:m:h", run_options, NULL)) != -1) {
+	all_options(opts, ARRAY_SIZE(opts));
+	while ((c = getopt_long(argc, argv, ":k:i:a:c:m:h", opts, NULL)) != -1) {
+		if (c >= OPT_DEVICE && c < OPT_DEVICE + KTVM_MAX_DEVICE_TYPES) {
+			const struct ktvm_device_type *t = device_type_at(c - OPT_DEVICE);
+
+			/* The command line's devices of a type replace the file's. */
+			if (!cli_devices[c - OPT_DEVICE] && t->cli_reset)
+				t->cli_reset(cfg);
+			cli_devices[c - OPT_DEVICE] = true;
+			if (t->cli_parse(cfg, optarg, err))
+				return KTVM_EXIT_USAGE;
+			continue;
+		}
 		switch (c) {
 		case OPT_CONFIG:
 			break; /* read above */
@@ -439,13 +437,6 @@ int config_parse_args(int argc, char **argv, struct vm_config *cfg, bool need_ke
 				return usage_error(err, "--log-level takes error, warn, info or debug, not '%s'",
 						   optarg);
 			break;
-		case OPT_NET:
-			if (!cli_nets) /* the command line's NICs replace the file's */
-				cfg->nnets = 0;
-			cli_nets = true;
-			if (parse_net(cfg, optarg, err))
-				return KTVM_EXIT_USAGE;
-			break;
 		case OPT_SECCOMP:
 			if (config_parse_seccomp(optarg, cfg))
 				return usage_error(err, "--seccomp takes on, log or off, not '%s'",
@@ -487,8 +478,14 @@ int config_parse_args(int argc, char **argv, struct vm_config *cfg, bool need_ke
 		return usage_error(err, "--kernel is required");
 	if (cfg->gdb_wait && !cfg->gdb)
 		return usage_error(err, "--gdb-wait needs --gdb");
-	if (check_nets(cfg, err) || check_outputs(cfg, err))
+	ktvm_for_each_device_type(t)
+		if (t->check && t->check(cfg, err))
+			return KTVM_EXIT_USAGE;
+	if (check_outputs(cfg, err))
 		return KTVM_EXIT_USAGE;
+	ktvm_for_each_device_type(t)
+		if (t->check_outputs && t->check_outputs(cfg, err))
+			return KTVM_EXIT_USAGE;
 	if (cfg->kernel && check_readable("kernel", cfg->kernel, err))
 		return KTVM_EXIT_USAGE;
 	if (cfg->initrd && check_readable("initrd", cfg->initrd, err))

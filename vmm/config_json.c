@@ -13,7 +13,6 @@
 
 #include "vmm/config_json.h"
 #include "vmm/gdb.h"
-#include "vmm/net_config.h"
 #include "vmm/seccomp.h"
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
@@ -38,26 +37,44 @@ static const char *keep(const char *s)
 	return n->s;
 }
 
-struct ctx {
+struct config_json_ctx {
 	const char *file;
 	FILE *err;
 };
 
-static int bad(struct ctx *c, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int bad(struct ctx *c, const char *path, const char *fmt, ...)
+static int vbad(struct config_json_ctx *c, const char *path, const char *fmt, va_list ap)
 {
-	va_list ap;
-
 	fprintf(c->err, "ktvm: %s: %s%s", c->file, path, *path ? ": " : "");
-	va_start(ap, fmt);
 	vfprintf(c->err, fmt, ap);
-	va_end(ap);
 	fputc('\n', c->err);
 	return KTVM_EXIT_USAGE;
 }
 
-static int get_string(struct ctx *c, const char *path, json_object *v, const char **out)
+static int bad(struct config_json_ctx *c, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int bad(struct config_json_ctx *c, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vbad(c, path, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int config_json_bad(struct config_json_ctx *c, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vbad(c, path, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+static int get_string(struct config_json_ctx *c, const char *path, json_object *v, const char **out)
 {
 	const char *s = NULL;
 
@@ -73,7 +90,7 @@ static int get_string(struct ctx *c, const char *path, json_object *v, const cha
 }
 
 /* An integer in [min, max] (JSON numbers with a fraction or exponent are not integers). */
-static int get_int(struct ctx *c, const char *path, json_object *v, int64_t min, int64_t max,
+static int get_int(struct config_json_ctx *c, const char *path, json_object *v, int64_t min, int64_t max,
 		   int64_t *out)
 {
 	int64_t x = 0;
@@ -88,100 +105,28 @@ static int get_int(struct ctx *c, const char *path, json_object *v, int64_t min,
 	return 0;
 }
 
-static int get_mac(struct ctx *c, const char *path, json_object *v, uint8_t mac[6])
+int config_json_get_string(struct config_json_ctx *c, const char *path, json_object *v,
+			   const char **out)
 {
-	char where[300];
-
-	if (json_object_is_type(v, json_type_string)) {
-		const char *s = json_object_get_string(v);
-
-		if (net_parse_mac(s, mac))
-			return bad(c, path,
-				   "expected six hex pairs like 02:00:00:00:00:01, not '%s'", s);
-	} else if (json_object_is_type(v, json_type_array)) {
-		if (json_object_array_length(v) != 6)
-			return bad(c, path, "expected an array of six numbers, not %zu",
-				   json_object_array_length(v));
-		for (size_t i = 0; i < 6; i++) {
-			int64_t b = 0;
-
-			snprintf(where, sizeof(where), "%s[%zu]", path, i);
-			if (get_int(c, where, json_object_array_get_idx(v, i), 0, 255, &b))
-				return KTVM_EXIT_USAGE;
-			mac[i] = (uint8_t)b;
-		}
-	} else {
-		return bad(c, path,
-			   "expected a string like 02:00:00:00:00:01 or an array of six numbers");
-	}
-	if (net_mac_problem(mac)) {
-		char m[18];
-
-		return bad(c, path, "%s %s", net_mac_str(mac, m, sizeof(m)), net_mac_problem(mac));
-	}
-	return 0;
+	return get_string(c, path, v, out);
 }
 
-static int load_net(struct ctx *c, const char *path, json_object *o, struct net_config *n)
+int config_json_get_int(struct config_json_ctx *c, const char *path, json_object *v, int64_t min,
+			int64_t max, int64_t *out)
 {
-	char where[256]; /* a very long unknown key is cut short in the message */
-	bool has_tap = false, has_fd = false;
-	int64_t x = 0;
-
-	net_config_defaults(n);
-	if (!json_object_is_type(o, json_type_object))
-		return bad(c, path, "expected an object");
-	json_object_object_foreach(o, key, v)
-	{
-		snprintf(where, sizeof(where), "%s.%s", path, key);
-		if (!strcmp(key, "tap")) {
-			const char *s = NULL, *why;
-
-			if (get_string(c, where, v, &s))
-				return KTVM_EXIT_USAGE;
-			why = net_bad_ifname(s);
-			if (why)
-				return bad(c, where, "tap name '%s' %s", s, why);
-			n->tap = net_keep_name(s);
-			has_tap = true;
-		} else if (!strcmp(key, "fd")) {
-			if (get_int(c, where, v, 0, INT_MAX, &x))
-				return KTVM_EXIT_USAGE;
-			n->fd = (int)x;
-			has_fd = true;
-		} else if (!strcmp(key, "mac")) {
-			if (get_mac(c, where, v, n->mac))
-				return KTVM_EXIT_USAGE;
-		} else if (!strcmp(key, "mtu")) {
-			if (get_int(c, where, v, NET_MTU_MIN, NET_MTU_MAX, &x))
-				return KTVM_EXIT_USAGE;
-			n->mtu = (unsigned int)x;
-		} else if (!strcmp(key, "queue_pairs")) {
-			if (get_int(c, where, v, 0, INT64_MAX, &x))
-				return KTVM_EXIT_USAGE;
-			n->queue_pairs = net_clamp_queue_pairs((unsigned long long)x);
-		} else if (!strcmp(key, "msix")) {
-			if (!json_object_is_type(v, json_type_boolean))
-				return bad(c, where, "expected true or false");
-			n->msix = json_object_get_boolean(v);
-		} else if (!strcmp(key, "pcap")) {
-			if (get_string(c, where, v, &n->pcap))
-				return KTVM_EXIT_USAGE;
-			if (!*n->pcap)
-				return bad(c, where, "expected a file name");
-		} else {
-			return bad(c, where,
-				   "unknown key (keys: tap, fd, mac, mtu, queue_pairs, msix, pcap)");
-		}
-	}
-	if (has_tap && has_fd)
-		return bad(c, path, "give either \"tap\" or \"fd\", not both");
-	if (!has_tap && !has_fd)
-		return bad(c, path, "needs a backend: \"tap\" or \"fd\"");
-	return 0;
+	return get_int(c, path, v, min, max, out);
 }
 
-static int load_top(struct ctx *c, json_object *root, struct vm_config *cfg)
+/* The device type whose JSON key this is, or NULL. */
+static const struct ktvm_device_type *device_json_key(const char *key)
+{
+	ktvm_for_each_device_type(t)
+		if (t->json_key && t->json_load && !strcmp(t->json_key, key))
+			return t;
+	return NULL;
+}
+
+static int load_top(struct config_json_ctx *c, json_object *root, struct vm_config *cfg)
 {
 	int64_t x = 0;
 
@@ -302,29 +247,23 @@ static int load_top(struct ctx *c, json_object *root, struct vm_config *cfg)
 			if (!*s)
 				return bad(c, key, "expected a file name");
 			cfg->dump_dtb = s;
-		} else if (!strcmp(key, "nets")) {
-			size_t n;
+		} else if (device_json_key(key)) {
+			const struct ktvm_device_type *t = device_json_key(key);
 
-			if (!json_object_is_type(v, json_type_array))
-				return bad(c, key, "expected an array of NIC objects");
-			n = json_object_array_length(v);
-			if (n > KTVM_MAX_NICS)
-				return bad(c, key, "at most %u NICs, not %zu", KTVM_MAX_NICS, n);
-			for (size_t i = 0; i < n; i++) {
-				char where[32];
-
-				snprintf(where, sizeof(where), "nets[%zu]", i);
-				if (load_net(c, where, json_object_array_get_idx(v, i),
-					     &cfg->nets[i]))
-					return KTVM_EXIT_USAGE;
-			}
-			cfg->nnets = (unsigned int)n;
+			if (t->json_load(c, key, v, cfg))
+				return KTVM_EXIT_USAGE;
 		} else {
-			return bad(
-				c, key,
-				"unknown key (keys: kernel, initrd, cmdline, cpus, memory, console, "
-				"timeout, log_level, log_file, stats, api_sock, seccomp, user, gdb, "
-				"gdb_wait, dump_dtb, nets)");
+			char keys[256];
+			size_t n = (size_t)snprintf(keys, sizeof(keys), "%s",
+						    "kernel, initrd, cmdline, cpus, memory, console, "
+						    "timeout, log_level, log_file, stats, api_sock, "
+						    "seccomp, user, gdb, gdb_wait, dump_dtb");
+
+			ktvm_for_each_device_type(t)
+				if (t->json_key && n < sizeof(keys))
+					n += (size_t)snprintf(keys + n, sizeof(keys) - n, ", %s",
+							      t->json_key);
+			return bad(c, key, "unknown key (keys: %s)", keys);
 		}
 	}
 	/* The CLI's rule (--gdb-wait needs --gdb), within the file: it must stand alone. */
@@ -335,7 +274,7 @@ static int load_top(struct ctx *c, json_object *root, struct vm_config *cfg)
 
 int config_json_load(const char *path, struct vm_config *cfg, FILE *err)
 {
-	struct ctx c = {.file = path, .err = err};
+	struct config_json_ctx c = {.file = path, .err = err};
 	json_tokener *tok;
 	json_object *root;
 	char *text = NULL;
@@ -415,11 +354,11 @@ static void add_int(json_object *o, const char *k, int64_t v)
 
 int config_json_print(const struct vm_config *cfg, FILE *out)
 {
-	json_object *root = json_object_new_object(), *nets = json_object_new_array();
+	json_object *root = json_object_new_object();
 	char buf[64];
 	int r;
 
-	if (!root || !nets)
+	if (!root)
 		return -1;
 	if (cfg->kernel)
 		add_str(root, "kernel", cfg->kernel);
@@ -475,24 +414,9 @@ int config_json_print(const struct vm_config *cfg, FILE *out)
 		json_object_object_add(root, "gdb_wait", json_object_new_boolean(true));
 	if (cfg->dump_dtb)
 		add_str(root, "dump_dtb", cfg->dump_dtb);
-	for (unsigned int i = 0; i < cfg->nnets; i++) {
-		const struct net_config *n = &cfg->nets[i];
-		json_object *o = json_object_new_object();
-
-		if (n->tap)
-			add_str(o, "tap", n->tap);
-		else
-			add_int(o, "fd", n->fd);
-		add_str(o, "mac", net_mac_str(n->mac, buf, sizeof(buf)));
-		add_int(o, "queue_pairs", n->queue_pairs);
-		if (n->mtu)
-			add_int(o, "mtu", n->mtu);
-		json_object_object_add(o, "msix", json_object_new_boolean(n->msix));
-		if (n->pcap)
-			add_str(o, "pcap", n->pcap);
-		json_object_array_add(nets, o);
-	}
-	json_object_object_add(root, "nets", nets);
+	ktvm_for_each_device_type(t)
+		if (t->json_print)
+			t->json_print(cfg, root);
 	r = fprintf(out, "%s\n",
 		    json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
 								 JSON_C_TO_STRING_SPACED |

@@ -34,6 +34,20 @@ int config_json_load(const char *path, struct vm_config *cfg, FILE *err);
 int config_json_print(const struct vm_config *cfg, FILE *out);
 
 /*
+ * For a device type's json_load hook (struct ktvm_device_type): one line
+ * "ktvm: FILE: PATH: MESSAGE" on the parse's err, returning KTVM_EXIT_USAGE;
+ * a string (kept as long as ktvm runs) and a bounded integer, with the same
+ * messages as the core's own keys.
+ */
+struct json_object;
+int config_json_bad(struct config_json_ctx *c, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int config_json_get_string(struct config_json_ctx *c, const char *path, struct json_object *v,
+			   const char **out);
+int config_json_get_int(struct config_json_ctx *c, const char *path, struct json_object *v,
+			int64_t min, int64_t max, int64_t *out);
+
+/*
  * Option values shared by the CLI and the file (defined in cli.c): each
  * checks s and stores it in cfg (s itself is kept, not copied): 0, or -1
  * with cfg unchanged.
@@ -42,6 +56,8 @@ int config_json_print(const struct vm_config *cfg, FILE *out);
 int config_parse_seccomp(const char *s, struct vm_config *cfg);
 /* --user / "user": UID[:GID] or NAME[:GROUP] (looked up now), into has_user, uid, gid. */
 int config_parse_user(const char *s, struct vm_config *cfg);
+/* One line "ktvm: MESSAGE (see 'ktvm run --help')" on err: returns KTVM_EXIT_USAGE. */
+int config_usage_error(FILE *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* --gdb / "gdb": tcp:[HOST]:PORT[,insecure] or unix:PATH (gdb_parse_addr): 0, -1 or -2. */
 int config_parse_gdb(const char *s, struct vm_config *cfg);
 

@@ -109,18 +109,16 @@ void log_msg_ratelimited(struct log_ratelimit *rl, enum log_level level, const c
 /* ------------------------------------------------------------------ */
 enum console_kind { CONSOLE_STDIO, CONSOLE_NONE, CONSOLE_FILE };
 
-#define KTVM_MAX_NICS 8
-#define KTVM_DEFAULT_MAC { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 } /* NetConfig's default */
+/*
+ * Each device type keeps its own configuration (its CLI option, its JSON
+ * key) in one slot of struct vm_config, laid out by the type alone: the core
+ * never names a device (see struct ktvm_device_type below).
+ */
+#define KTVM_MAX_DEVICE_TYPES	   8
+#define KTVM_DEVICE_CONFIG_SIZE	   1024
 
-/* One --net: a virtio-net NIC backed by a TAP device (NetConfig plus the backend). */
-struct net_config {
-	const char *tap;	/* tap=NAME: create or attach TAP NAME; NULL with fd= */
-	int fd;			/* fd=N: an already-open TAP fd; -1 with tap= */
-	uint8_t mac[6];		/* mac=, default KTVM_DEFAULT_MAC */
-	unsigned int mtu;	/* mtu=, 0 = not advertised (1500) */
-	unsigned int queue_pairs; /* queue_pairs=, clamped to [1, 256] (NetConfig) */
-	bool msix;		/* msix=on|off (PCI): multiqueue needs it */
-	const char *pcap;	/* pcap=FILE: capture every frame of this NIC, NULL = off */
+struct vm_device_config {
+	_Alignas(16) unsigned char bytes[KTVM_DEVICE_CONFIG_SIZE];
 };
 
 struct vm_config {
@@ -137,14 +135,14 @@ struct vm_config {
 	const char *log_file;	/* --log-file FILE: log lines there instead of stderr */
 	bool stats;		/* --stats: print the statistics (JSON) on stderr at exit */
 	const char *api_sock;	/* --api-sock PATH: the control socket, NULL = none */
-	unsigned int nnets;
-	struct net_config nets[KTVM_MAX_NICS];
 	const char *dump_dtb;	/* --dump-dtb FILE: write the guest's device tree (arm64) */
 	int seccomp;		/* --seccomp: enum ktvm_seccomp_mode (vmm/seccomp.h), 0 = on */
 	bool has_user;		/* --user UID[:GID]: drop to uid:gid after setup */
 	unsigned int uid, gid;
 	const char *gdb;	/* --gdb tcp:[HOST]:PORT | unix:PATH: the gdb stub, NULL = none */
 	bool gdb_wait;		/* --gdb-wait: vCPUs stay stopped until gdb resumes them */
+	/* Per device type, owned by the type (ktvm_device_config); all zeros = no device. */
+	struct vm_device_config devices[KTVM_MAX_DEVICE_TYPES];
 };
 
 #define KTVM_MAX_CPUS 255
@@ -297,20 +295,76 @@ struct vcpu {
 struct arch_vm; /* private to arch/ */
 
 /*
- * A device of a VM, as the VM's lifecycle sees it (vmm/device.c): what
- * stops its threads and what frees it.  A device type has one of these; its
- * address also names the type (vm_device_for_each).
+ * A device type (vmm/device.c): declared once, in its own file, with
+ * KTVM_DEVICE_TYPE(); the CLI, the JSON configuration, the machine setup,
+ * the statistics and the VM's teardown loop over every declared type and
+ * never name one.  Any hook may be NULL.
  */
-struct vm_device_ops {
-	const char *type; /* "virtio-net" */
-	/* ktvm is stopping (vCPUs joined, guest memory still mapped): stop the device's threads. */
+struct json_object;
+struct config_json_ctx;
+
+struct ktvm_device_type {
+	const char *name; /* "virtio-net" */
+
+	/* 'ktvm run --OPTION SPEC', repeatable; NULL: no option. */
+	const char *option;
+	/* Its lines of 'ktvm run --help' (after --api-sock's). */
+	void (*print_help)(FILE *out);
+	/* The first --OPTION on the command line: the configuration file's devices go. */
+	void (*cli_reset)(struct vm_config *cfg);
+	/* One --OPTION SPEC into cfg: 0, or KTVM_EXIT_USAGE after one line on err. */
+	int (*cli_parse)(struct vm_config *cfg, const char *spec, FILE *err);
+	/* After all options: across devices (duplicates, open fds): 0 or KTVM_EXIT_USAGE. */
+	int (*check)(const struct vm_config *cfg, FILE *err);
+	/* After the core's own output files are checked: the type's (pcap=FILE). */
+	int (*check_outputs)(const struct vm_config *cfg, FILE *err);
+
+	/* Its top-level key in the JSON configuration; NULL: none. */
+	const char *json_key;
+	/* The key's value into cfg: 0, or KTVM_EXIT_USAGE after config_json_bad(). */
+	int (*json_load)(struct config_json_ctx *c, const char *key, struct json_object *v,
+			 struct vm_config *cfg);
+	/* 'ktvm config --print': add the key to root. */
+	void (*json_print)(const struct vm_config *cfg, struct json_object *root);
+
+	/* arch_vm_init, after the platform and its bus: every device of this type in vm->cfg. */
+	int (*create)(struct vm *vm);
+	/* The statistics: add the type's part to root (a json-c object). */
+	void (*stats_json)(struct vm *vm, struct json_object *root);
+	/* One device: ktvm is stopping (vCPUs joined, guest memory still mapped): its threads. */
 	void (*stop)(void *dev);
-	/* Free the device, its transport and its backend (after every device stopped). */
+	/* One device: free it, its transport and its backend (after every device stopped). */
 	void (*destroy)(void *dev);
 };
 
+/*
+ * Declare a device type: a pointer to it in the "ktvm_devices" linker
+ * section, which the linker's __start_/__stop_ symbols bound (solo5's
+ * DECLARE_MODULE).  A section, not a constructor: no code runs before main
+ * and the table is read-only.  Either way an object that nothing else
+ * references would be dropped from a static archive: the fuzzers link
+ * libktvm.a, so the Makefile asks the linker for every ktvm_device_NAME
+ * (-Wl,--undefined), and the objects linked directly (ktvm, the unit tests)
+ * keep every section.  Pointers, not the structs, in the section: no padding
+ * between entries (ASan pads instrumented globals).
+ */
+#define KTVM_DEVICE_TYPE(id, ...)                                                       \
+	const struct ktvm_device_type ktvm_device_##id = {__VA_ARGS__};                 \
+	static const struct ktvm_device_type *const ktvm_device_ptr_##id                \
+		__attribute__((section("ktvm_devices"), used)) = &ktvm_device_##id
+
+/* The declared types, in link order; NULL after the last. */
+const struct ktvm_device_type *ktvm_device_type_next(const struct ktvm_device_type *prev);
+#define ktvm_for_each_device_type(t)                                                    \
+	for (const struct ktvm_device_type *t = ktvm_device_type_next(NULL); t;          \
+	     t = ktvm_device_type_next(t))
+/* The type's slot of cfg->devices (at most KTVM_DEVICE_CONFIG_SIZE bytes, zeroed by default). */
+void *ktvm_device_config(struct vm_config *cfg, const struct ktvm_device_type *t);
+const void *ktvm_device_config_c(const struct vm_config *cfg, const struct ktvm_device_type *t);
+
+/* A device instance of a VM: its type and its state. */
 struct vm_device {
-	const struct vm_device_ops *ops;
+	const struct ktvm_device_type *type;
 	void *dev;
 };
 
@@ -349,10 +403,12 @@ static inline bool vm_stopping(struct vm *vm)
  * Add a device to the VM (setup only, main thread): vm_destroy() stops and
  * frees it.  0, or -1 (out of memory: the caller still owns dev).
  */
-int vm_device_add(struct vm *vm, const struct vm_device_ops *ops, void *dev);
-/* fn on every device of type ops (NULL: every device), in creation order. */
-void vm_device_for_each(struct vm *vm, const struct vm_device_ops *ops,
+int vm_device_add(struct vm *vm, const struct ktvm_device_type *type, void *dev);
+/* fn on every device of that type (NULL: every device), in creation order. */
+void vm_device_for_each(struct vm *vm, const struct ktvm_device_type *type,
 			void (*fn)(void *dev, void *opaque), void *opaque);
+/* arch_vm_init's last step: every declared type creates its devices.  0 or -1. */
+int vm_devices_create(struct vm *vm);
 
 /* Assert (level=1) or deassert (level=0) a GSI of the in-kernel irqchip. */
 int vm_irq_line(struct vm *vm, uint32_t gsi, int level);

@@ -5,6 +5,30 @@
 
 #include "vmm/ktvm.h"
 
+#define KTVM_MAX_NICS 8
+#define KTVM_DEFAULT_MAC { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 } /* NetConfig's default */
+
+/* One --net: a virtio-net NIC backed by a TAP device (NetConfig plus the backend). */
+struct net_config {
+	const char *tap;	/* tap=NAME: create or attach TAP NAME; NULL with fd= */
+	int fd;			/* fd=N: an already-open TAP fd; -1 with tap= */
+	uint8_t mac[6];		/* mac=, default KTVM_DEFAULT_MAC */
+	unsigned int mtu;	/* mtu=, 0 = not advertised (1500) */
+	unsigned int queue_pairs; /* queue_pairs=, clamped to [1, 256] (NetConfig) */
+	bool msix;		/* msix=on|off (PCI): multiqueue needs it */
+	const char *pcap;	/* pcap=FILE: capture every frame of this NIC, NULL = off */
+};
+
+/* Every --net (or "nets") of a configuration: virtio-net's slot of struct vm_config. */
+struct net_configs {
+	unsigned int n;
+	struct net_config nets[KTVM_MAX_NICS];
+};
+
+/* That slot (devices/net_device.c). */
+struct net_configs *net_configs(struct vm_config *cfg);
+const struct net_configs *net_configs_c(const struct vm_config *cfg);
+
 #define NET_MAX_QUEUE_PAIRS 256 /* NetConfig's MAX_QUEUE_PAIRS */
 #define NET_TAP_NAME_MAX    15	/* IFNAMSIZ - 1 */
 #define NET_MTU_MIN	    68

@@ -23,7 +23,6 @@
 #include "boot/boot.h"
 #include "devices/serial.h"
 #include "devices/test_exit.h"
-#include "devices/virtio_net.h"
 #include "vmm/output_file.h"
 
 #define FDT_INITIAL_SIZE KiB(64)
@@ -58,12 +57,7 @@ int arch_vm_init(struct vm *vm)
 	a->uart = serial_create(vm, &vm->mmio, ARM64_UART_BASE, ARM64_UART_SPI, vm->console);
 	if (!a->uart || test_exit_create(vm, &vm->mmio, ARM64_TEST_EXIT_BASE))
 		return -1;
-	if (vm->cfg->nnets > ARM64_VIRTIO_MMIO_MAX)
-		return -1;
-	for (unsigned int i = 0; i < vm->cfg->nnets; i++)
-		if (virtio_net_create(vm, &vm->cfg->nets[i], i))
-			return -1;
-	return 0;
+	return vm_devices_create(vm); /* the declared device types, on virtio-mmio */
 }
 
 void arch_vm_destroy(struct vm *vm)

@@ -19,7 +19,6 @@
 #include "devices/pvpanic.h"
 #include "devices/serial.h"
 #include "devices/test_exit.h"
-#include "devices/virtio_net.h"
 
 /* Three pages KVM needs for Intel VMX real-mode support, just below the BIOS area at 4G. */
 #define X86_KVM_IDENTITY_MAP_ADDR 0xfeffc000ULL
@@ -86,10 +85,7 @@ static int create_pci(struct vm *vm)
 		plat.mmio64_size = limit - plat.mmio64_base;
 	if (pci_init(vm, &plat) || pvpanic_create(vm))
 		return -1;
-	for (unsigned int i = 0; i < vm->cfg->nnets; i++)
-		if (virtio_net_create(vm, &vm->cfg->nets[i], i))
-			return -1;
-	return 0;
+	return vm_devices_create(vm); /* the declared device types, on this bus */
 }
 
 static int create_devices(struct vm *vm)

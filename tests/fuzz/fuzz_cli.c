@@ -7,6 +7,7 @@
 #include <getopt.h>
 
 #include "tests/fuzz/fuzz.h"
+#include "vmm/net_config.h"
 
 #define MAX_ARGS 64
 
@@ -46,9 +47,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r == 0) {
 		FUZZ_CHECK(cfg.cpus >= 1 && cfg.cpus <= KTVM_MAX_CPUS);
 		FUZZ_CHECK(cfg.mem_bytes >= KTVM_MIN_MEM);
-		FUZZ_CHECK(cfg.nnets <= KTVM_MAX_NICS);
-		for (unsigned int i = 0; i < cfg.nnets; i++)
-			FUZZ_CHECK(cfg.nets[i].queue_pairs >= 1 && cfg.nets[i].queue_pairs <= 256);
+		FUZZ_CHECK(net_configs(&cfg)->n <= KTVM_MAX_NICS);
+		for (unsigned int i = 0; i < net_configs(&cfg)->n; i++)
+			FUZZ_CHECK(net_configs(&cfg)->nets[i].queue_pairs >= 1 && net_configs(&cfg)->nets[i].queue_pairs <= 256);
 	}
 	free(buf);
 	return 0;

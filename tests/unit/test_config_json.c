@@ -110,24 +110,24 @@ static void test_full_file(void **state)
 	assert_string_equal(c.console_path, "/tmp/c");
 	assert_int_equal(c.timeout_s, 60);
 	assert_int_equal(c.log_level, LOG_INFO);
-	assert_int_equal(c.nnets, 3);
-	assert_string_equal(c.nets[0].tap, "tap0");
-	assert_int_equal(c.nets[0].mac[5], 10);
-	assert_int_equal(c.nets[0].queue_pairs, 4);
-	assert_true(c.nets[0].msix);
-	assert_int_equal(c.nets[0].fd, -1);
-	assert_int_equal(c.nets[1].mac[5], 11);
-	assert_int_equal(c.nets[1].mtu, 9000);
-	assert_false(c.nets[1].msix);
-	assert_int_equal(c.nets[1].queue_pairs, 1);
-	assert_null(c.nets[2].tap);
-	assert_int_equal(c.nets[2].fd, 0);
+	assert_int_equal(net_configs(&c)->n, 3);
+	assert_string_equal(net_configs(&c)->nets[0].tap, "tap0");
+	assert_int_equal(net_configs(&c)->nets[0].mac[5], 10);
+	assert_int_equal(net_configs(&c)->nets[0].queue_pairs, 4);
+	assert_true(net_configs(&c)->nets[0].msix);
+	assert_int_equal(net_configs(&c)->nets[0].fd, -1);
+	assert_int_equal(net_configs(&c)->nets[1].mac[5], 11);
+	assert_int_equal(net_configs(&c)->nets[1].mtu, 9000);
+	assert_false(net_configs(&c)->nets[1].msix);
+	assert_int_equal(net_configs(&c)->nets[1].queue_pairs, 1);
+	assert_null(net_configs(&c)->nets[2].tap);
+	assert_int_equal(net_configs(&c)->nets[2].fd, 0);
 	/* Memory as a plain number is MiB, like the CLI. */
 	assert_int_equal(load("{\"memory\": 1024}", &c), 0);
 	assert_int_equal(c.mem_bytes, GiB(1));
 	assert_int_equal(load("{}", &c), 0);
 	assert_int_equal(c.cpus, 1);
-	assert_int_equal(c.nnets, 0);
+	assert_int_equal(net_configs(&c)->n, 0);
 }
 
 /* print -> file -> --config -> print: the same text, the same configuration. */
@@ -149,11 +149,11 @@ static void test_round_trip(void **state)
 	assert_string_equal(c2.cmdline, c1.cmdline);
 	assert_int_equal(c2.mem_bytes, MiB(768));
 	assert_int_equal(c2.console, CONSOLE_NONE);
-	assert_int_equal(c2.nnets, 2);
-	assert_memory_equal(&c2.nets[0].mac, &c1.nets[0].mac, 6);
-	assert_int_equal(c2.nets[0].queue_pairs, 8);
-	assert_int_equal(c2.nets[0].mtu, 1400);
-	assert_false(c2.nets[1].msix);
+	assert_int_equal(net_configs(&c2)->n, 2);
+	assert_memory_equal(&net_configs(&c2)->nets[0].mac, &net_configs(&c1)->nets[0].mac, 6);
+	assert_int_equal(net_configs(&c2)->nets[0].queue_pairs, 8);
+	assert_int_equal(net_configs(&c2)->nets[0].mtu, 1400);
+	assert_false(net_configs(&c2)->nets[1].msix);
 	/* Defaults round-trip too (no kernel for --print). */
 	assert_int_equal(parse(&c1, NULL), 0);
 	print_to(&c1, a, sizeof(a));
@@ -174,13 +174,13 @@ static void test_cli_overrides(void **state)
 	assert_int_equal(c.cpus, 2); /* the flag wins wherever it stands */
 	assert_int_equal(c.mem_bytes, GiB(1));
 	assert_string_equal(c.kernel, "/dev/null");
-	assert_int_equal(c.nnets, 2);
+	assert_int_equal(net_configs(&c)->n, 2);
 	/* Any --net replaces the file's list. */
 	assert_int_equal(parse(&c, "--config", path, "--kernel", "/dev/null", "--net",
 			       "tap=z,queue_pairs=2", NULL),
 			 0);
-	assert_int_equal(c.nnets, 1);
-	assert_string_equal(c.nets[0].tap, "z");
+	assert_int_equal(net_configs(&c)->n, 1);
+	assert_string_equal(net_configs(&c)->nets[0].tap, "z");
 	/* The file's kernel is checked like a flag's. */
 	assert_int_equal(parse(&c, "--config", path, NULL), KTVM_EXIT_USAGE);
 	assert_non_null(strstr(errbuf, "/nonexistent"));
@@ -501,9 +501,9 @@ static void test_queue_pairs_clamp_warns_once(void **state)
 	}
 	log_set_level(LOG_ERROR);
 	assert_int_equal(load("{\"nets\": [{\"tap\": \"t\", \"queue_pairs\": 0}]}", &c), 0);
-	assert_int_equal(c.nets[0].queue_pairs, 1);
+	assert_int_equal(net_configs(&c)->nets[0].queue_pairs, 1);
 	assert_int_equal(load("{\"nets\": [{\"tap\": \"t\", \"queue_pairs\": 65535}]}", &c), 0);
-	assert_int_equal(c.nets[0].queue_pairs, 256);
+	assert_int_equal(net_configs(&c)->nets[0].queue_pairs, 256);
 }
 
 int main(void)

@@ -167,14 +167,14 @@ static void test_cli(void **state)
 	struct vm_config c;
 
 	assert_int_equal(run_parse(&c, (const char *const[]){NULL}), 0);
-	assert_int_equal(c.nnets, 0);
+	assert_int_equal(net_configs(&c)->n, 0);
 	assert_int_equal(run_parse(&c, (const char *const[]){"--net", "tap=a", "--net",
 							     "tap=b,mac=02:00:00:00:00:02", NULL}),
 			 0);
-	assert_int_equal(c.nnets, 2);
-	assert_string_equal(c.nets[0].tap, "a");
-	assert_string_equal(c.nets[1].tap, "b");
-	assert_int_equal(c.nets[1].mac[5], 2);
+	assert_int_equal(net_configs(&c)->n, 2);
+	assert_string_equal(net_configs(&c)->nets[0].tap, "a");
+	assert_string_equal(net_configs(&c)->nets[1].tap, "b");
+	assert_int_equal(net_configs(&c)->nets[1].mac[5], 2);
 
 	/* Same MAC (both defaults). */
 	assert_int_equal(
@@ -200,7 +200,7 @@ static void test_cli(void **state)
 			 KTVM_EXIT_USAGE);
 	assert_one_line("not an open file descriptor");
 	assert_int_equal(run_parse(&c, (const char *const[]){"--net", "fd=2", NULL}), 0);
-	assert_int_equal(c.nets[0].fd, 2);
+	assert_int_equal(net_configs(&c)->nets[0].fd, 2);
 
 	/* At most KTVM_MAX_NICS. */
 	const char *many[2 * (KTVM_MAX_NICS + 1) + 1];
@@ -213,7 +213,7 @@ static void test_cli(void **state)
 	}
 	many[2 * KTVM_MAX_NICS] = NULL;
 	assert_int_equal(run_parse(&c, many), 0);
-	assert_int_equal(c.nnets, KTVM_MAX_NICS);
+	assert_int_equal(net_configs(&c)->n, KTVM_MAX_NICS);
 	many[2 * KTVM_MAX_NICS] = "--net";
 	many[2 * KTVM_MAX_NICS + 2] = NULL;
 	assert_int_equal(run_parse(&c, many), KTVM_EXIT_USAGE);

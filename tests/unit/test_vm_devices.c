@@ -5,7 +5,9 @@
  * a device of its VM: the statistics list it, and vm_destroy() frees it
  * with its transport (the unit suite's valgrind and ASan runs see leaks).
  * Before the per-VM device list, only x86's PCI path registered NICs and
- * the arm64 build's --stats listed none.
+ * the arm64 build's --stats listed none.  And the device registry: the
+ * linker section holds virtio-net's type, whose hooks parse --net and
+ * "nets" into the type's own slot of struct vm_config.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +21,7 @@
 #include "devices/virtio.h"
 #include "devices/virtio_mmio.h"
 #include "devices/virtio_net.h"
+#include "vmm/net_config.h"
 #include "vmm/stats.h"
 #include "vmm/vm_internal.h"
 
@@ -134,9 +137,45 @@ static void test_devices_are_per_vm(void **state UNUSED)
 	vm_teardown(&vm);
 }
 
+/* The registry finds the net type by its option and key, and its hooks fill its slot. */
+static void test_registry_drives_net_options(void **state UNUSED)
+{
+	const struct ktvm_device_type *net = NULL;
+	struct vm_config cfg;
+	unsigned int ntypes = 0;
+	char buf[4096];
+	FILE *err;
+
+	ktvm_for_each_device_type(t)
+	{
+		ntypes++;
+		if (t->option && !strcmp(t->option, "net"))
+			net = t;
+	}
+	assert_true(ntypes >= 1 && ntypes <= KTVM_MAX_DEVICE_TYPES);
+	assert_ptr_equal(net, &ktvm_device_net);
+	assert_string_equal(net->name, "virtio-net");
+	assert_string_equal(net->json_key, "nets");
+	memset(&cfg, 0, sizeof(cfg));
+	err = fmemopen(buf, sizeof(buf), "w");
+	assert_non_null(err);
+	assert_int_equal(net->cli_parse(&cfg, "tap=a,queue_pairs=2", err), 0);
+	assert_int_equal(net->cli_parse(&cfg, "tap=a,mac=02:00:00:00:00:02", err), 0);
+	assert_int_equal(net_configs(&cfg)->n, 2);
+	assert_string_equal(net_configs(&cfg)->nets[0].tap, "a");
+	assert_int_equal(net_configs(&cfg)->nets[0].queue_pairs, 2);
+	/* The duplicate check is the type's too. */
+	assert_int_equal(net->check(&cfg, err), KTVM_EXIT_USAGE);
+	fclose(err);
+	assert_non_null(strstr(buf, "NICs 0 and 1 both use TAP 'a'"));
+	net->cli_reset(&cfg);
+	assert_int_equal(net_configs(&cfg)->n, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_registry_drives_net_options),
 		cmocka_unit_test(test_mmio_nic_in_stats),
 		cmocka_unit_test(test_devices_are_per_vm),
 	};
