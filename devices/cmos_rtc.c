@@ -63,6 +63,8 @@ struct cmos_rtc {
 	long off_ns;	  /* 0 <= off_ns < NSEC_PER_SEC */
 	bool frozen;	  /* SET is on: 'held' is the time */
 	struct rtc_time held;
+	struct io_bus *bus;
+	uint64_t base;
 };
 
 static void guest_now(const struct cmos_rtc *r, int64_t *sec, long *nsec)
@@ -359,16 +361,18 @@ static void set_word(uint8_t *ram, unsigned int idx, uint64_t v, uint64_t max)
 	ram[idx + 1] = (uint8_t)(v >> 8);
 }
 
-int cmos_rtc_create(struct vm *vm, struct io_bus *bus, uint64_t base, uint64_t ram_below_4g,
-		    uint64_t ram_above_4g)
+struct cmos_rtc *cmos_rtc_new(struct vm *vm, struct io_bus *bus, uint64_t base,
+			      uint64_t ram_below_4g, uint64_t ram_above_4g)
 {
 	struct cmos_rtc *r = calloc(1, sizeof(*r));
 	uint64_t v;
 
 	if (!r) {
 		log_err("rtc", "out of memory");
-		return -1;
+		return NULL;
 	}
+	r->bus = bus;
+	r->base = base;
 	pthread_mutex_init(&r->lock, NULL);
 	r->ram[RTC_REG_A] = REG_A_DV_NORMAL | 0x06; /* 32.768 kHz, 1024 Hz rate */
 	r->ram[RTC_REG_B] = REG_B_24H;		    /* BCD, 24 hour */
@@ -392,8 +396,22 @@ int cmos_rtc_create(struct vm *vm, struct io_bus *bus, uint64_t base, uint64_t r
 			(unsigned long long)base + 1);
 		pthread_mutex_destroy(&r->lock);
 		free(r);
-		return -1;
+		return NULL;
 	}
-	/* Lives as long as the bus: it is freed with the process. */
-	return 0;
+	return r;
+}
+
+void cmos_rtc_destroy(struct cmos_rtc *r)
+{
+	if (!r)
+		return;
+	io_bus_unregister(r->bus, r->base);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
+
+int cmos_rtc_create(struct vm *vm, struct io_bus *bus, uint64_t base, uint64_t ram_below_4g,
+		    uint64_t ram_above_4g)
+{
+	return cmos_rtc_new(vm, bus, base, ram_below_4g, ram_above_4g) ? 0 : -1;
 }

@@ -23,5 +23,11 @@
  */
 int cmos_rtc_create(struct vm *vm, struct io_bus *bus, uint64_t base, uint64_t ram_below_4g,
 		    uint64_t ram_above_4g);
+/* The same, for an owner that frees it: the device, or NULL after logging why. */
+struct cmos_rtc;
+struct cmos_rtc *cmos_rtc_new(struct vm *vm, struct io_bus *bus, uint64_t base,
+			      uint64_t ram_below_4g, uint64_t ram_above_4g);
+/* Unregister the ports and free (the vCPUs are joined). */
+void cmos_rtc_destroy(struct cmos_rtc *r);
 
 #endif

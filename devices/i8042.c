@@ -43,6 +43,8 @@ struct i8042 {
 	uint8_t out;	 /* output buffer */
 	uint8_t outp;	 /* output port */
 	uint8_t pending; /* command waiting for its data byte, or 0 */
+	struct io_bus *bus;
+	uint64_t data_port, cmd_port;
 };
 
 static void respond(struct i8042 *k, uint8_t v, bool aux)
@@ -173,13 +175,13 @@ static void i8042_cmd_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t 
 	i8042_io(opaque, true, data, size, is_write);
 }
 
-int i8042_create(struct vm *vm, struct io_bus *bus, uint64_t data_port, uint64_t cmd_port)
+struct i8042 *i8042_new(struct vm *vm, struct io_bus *bus, uint64_t data_port, uint64_t cmd_port)
 {
 	struct i8042 *k = calloc(1, sizeof(*k));
 
 	if (!k) {
 		log_err("i8042", "out of memory");
-		return -1;
+		return NULL;
 	}
 	pthread_mutex_init(&k->lock, NULL);
 	k->vm = vm;
@@ -187,18 +189,35 @@ int i8042_create(struct vm *vm, struct io_bus *bus, uint64_t data_port, uint64_t
 	k->ram[0] = 0x40 | CTR_SYS;
 	k->status = STS_UNLOCKED;
 	k->outp = OUTP_RESET | OUTP_A20;
+	k->bus = bus;
+	k->data_port = data_port;
+	k->cmd_port = cmd_port;
 	if (io_bus_register(bus, data_port, 1, i8042_data_io, k, "i8042-data"))
 		goto fail;
 	if (io_bus_register(bus, cmd_port, 1, i8042_cmd_io, k, "i8042-cmd")) {
 		io_bus_unregister(bus, data_port);
 		goto fail;
 	}
-	/* Lives as long as the bus: it is freed with the process. */
-	return 0;
+	return k;
 fail:
 	log_err("i8042", "cannot register ports 0x%llx/0x%llx", (unsigned long long)data_port,
 		(unsigned long long)cmd_port);
 	pthread_mutex_destroy(&k->lock);
 	free(k);
-	return -1;
+	return NULL;
+}
+
+void i8042_destroy(struct i8042 *k)
+{
+	if (!k)
+		return;
+	io_bus_unregister(k->bus, k->data_port);
+	io_bus_unregister(k->bus, k->cmd_port);
+	pthread_mutex_destroy(&k->lock);
+	free(k);
+}
+
+int i8042_create(struct vm *vm, struct io_bus *bus, uint64_t data_port, uint64_t cmd_port)
+{
+	return i8042_new(vm, bus, data_port, cmd_port) ? 0 : -1;
 }

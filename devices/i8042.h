@@ -14,5 +14,10 @@
  * -1 after logging why.
  */
 int i8042_create(struct vm *vm, struct io_bus *bus, uint64_t data_port, uint64_t cmd_port);
+/* The same, for an owner that frees it: the device, or NULL after logging why. */
+struct i8042;
+struct i8042 *i8042_new(struct vm *vm, struct io_bus *bus, uint64_t data_port, uint64_t cmd_port);
+/* Unregister the ports and free (the vCPUs are joined). */
+void i8042_destroy(struct i8042 *k);
 
 #endif

@@ -81,6 +81,7 @@ struct console {
 	int poll_fd;
 	bool out_watched;
 	int guard_fd; /* OUT_GUARDED: epoll of out_fd alone, "is it writable now?" */
+	bool finished; /* console_finish() ran: output drained, fds closed */
 	bool wrote_any;
 	console_tx_ready_fn tx_ready_fn;
 	void *tx_ready_opaque;
@@ -472,23 +473,38 @@ int console_input_fd(struct console *c)
 	return c->in_fd;
 }
 
+void console_finish(struct console *c)
+{
+	if (!c || c->finished)
+		return;
+	c->finished = true;
+	if (c->out_buf && c->out_wake_fd >= 0 && c->poll_fd >= 0)
+		drain_at_close(c);
+	console_restore_terminal();
+	pthread_mutex_lock(&c->lock);
+	if (c->close_out)
+		close(c->out_fd);
+	c->out_fd = -1; /* from now on output is discarded (console_write) */
+	if (c->log_fd >= 0)
+		close(c->log_fd);
+	c->log_fd = -1;
+	if (c->out_wake_fd >= 0)
+		close(c->out_wake_fd);
+	c->out_wake_fd = -1;
+	if (c->poll_fd >= 0)
+		close(c->poll_fd);
+	c->poll_fd = -1;
+	if (c->guard_fd >= 0)
+		close(c->guard_fd);
+	c->guard_fd = -1;
+	pthread_mutex_unlock(&c->lock);
+}
+
 void console_close(struct console *c)
 {
 	if (!c)
 		return;
-	if (c->out_buf && c->out_wake_fd >= 0 && c->poll_fd >= 0)
-		drain_at_close(c);
-	console_restore_terminal();
-	if (c->close_out)
-		close(c->out_fd);
-	if (c->log_fd >= 0)
-		close(c->log_fd);
-	if (c->out_wake_fd >= 0)
-		close(c->out_wake_fd);
-	if (c->poll_fd >= 0)
-		close(c->poll_fd);
-	if (c->guard_fd >= 0)
-		close(c->guard_fd);
+	console_finish(c);
 	free(c->out_buf);
 	pthread_mutex_destroy(&c->lock);
 	free(c);

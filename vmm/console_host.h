@@ -7,6 +7,14 @@
 
 /* NULL after printing one line (e.g. the console file cannot be opened). */
 struct console *console_open(struct vm *vm, const struct vm_config *cfg);
+/*
+ * The end of the guest's output: drain it (bounded), give the terminal back
+ * and close the console's files.  The object stays until console_close()
+ * (devices that hook into it, the UART, unhook when the VM is destroyed);
+ * later output is dropped.  Idempotent.
+ */
+void console_finish(struct console *c);
+/* console_finish(), then free it: after every device that hooked into it is gone. */
 void console_close(struct console *c);
 /* The fd to watch for input, or -1. */
 int console_input_fd(struct console *c);

@@ -298,17 +298,18 @@ int vm_run(const struct vm_config *cfg)
 		vcpu_join(&vm.vcpus[i]);
 	status = atomic_load(&vm.stop_status);
 	/* The terminal first, so the report is readable. */
-	console_close(vm.console);
-	vm.console = NULL;
+	console_finish(vm.console);
 	report_stop(&vm, status);
 	if (cfg->stats)
 		vm_stats_print(&vm, STDERR_FILENO); /* the devices still exist */
 out:
-	console_close(vm.console);
-	vm.console = NULL;
+	console_finish(vm.console);
 	gdb_stop(&vm); /* after the vCPUs are joined */
 	vm_pause_destroy(&vm);
 	vm_destroy(&vm);
+	/* Freed last: the UART unhooks from it when the VM is destroyed. */
+	console_close(vm.console);
+	vm.console = NULL;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return status;
 }

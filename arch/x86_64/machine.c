@@ -96,8 +96,11 @@ static int create_devices(struct vm *vm)
 	a->com1 = serial_create(vm, &vm->pio, X86_PORT_COM1, X86_IRQ_COM1, vm->console);
 	if (!a->com1)
 		return -1;
-	if (i8042_create(vm, &vm->pio, X86_PORT_I8042_DATA, X86_PORT_I8042_CMD) ||
-	    cmos_rtc_create(vm, &vm->pio, X86_PORT_RTC, low, vm->mem.size - low))
+	a->i8042 = i8042_new(vm, &vm->pio, X86_PORT_I8042_DATA, X86_PORT_I8042_CMD);
+	if (!a->i8042)
+		return -1;
+	a->rtc = cmos_rtc_new(vm, &vm->pio, X86_PORT_RTC, low, vm->mem.size - low);
+	if (!a->rtc)
 		return -1;
 	a->acpi = acpi_power_create(vm, &vm->pio, X86_PORT_ACPI_SLEEP_CTL, X86_PORT_ACPI_SLEEP_STS,
 				    X86_PORT_ACPI_RESET, X86_ACPI_RESET_VALUE, X86_ACPI_S5_SLP_TYP);
@@ -149,6 +152,8 @@ void arch_vm_destroy(struct vm *vm)
 {
 	if (vm->arch->com1)
 		serial_destroy(vm->arch->com1);
+	i8042_destroy(vm->arch->i8042);
+	cmos_rtc_destroy(vm->arch->rtc);
 	acpi_power_destroy(vm->arch->acpi);
 	free(vm->arch->supported_cpuid);
 	free(vm->arch);

@@ -11,12 +11,16 @@
 #include "layout.h"
 
 struct serial;
+struct i8042;
+struct cmos_rtc;
 
 struct arch_vm {
 	struct kvm_cpuid2 *supported_cpuid; /* KVM_GET_SUPPORTED_CPUID, fetched once */
 	struct x86_boot_out boot;	    /* how the boot CPU starts */
 	struct serial *com1;
 	struct acpi_power *acpi;
+	struct i8042 *i8042;
+	struct cmos_rtc *rtc;
 };
 
 /* cpuid.c: the CPUID table one vCPU sees (malloc'd), from KVM's supported set. */
