@@ -79,8 +79,9 @@ static int net_check(const struct vm_config *cfg, FILE *err)
 		const struct net_config *a = &nc->nets[i];
 
 		if (a->fd >= 0 && fcntl(a->fd, F_GETFD) < 0)
-			return config_usage_error(
-				err, "--net fd=%d: %d is not an open file descriptor", a->fd, a->fd);
+			return config_usage_error(err,
+						  "--net fd=%d: %d is not an open file descriptor",
+						  a->fd, a->fd);
 		for (unsigned int j = 0; j < i; j++) {
 			const struct net_config *b = &nc->nets[j];
 
@@ -90,11 +91,11 @@ static int net_check(const struct vm_config *cfg, FILE *err)
 					"NICs %u and %u both have MAC %s: give each --net a distinct mac=",
 					j, i, net_mac_str(a->mac, mac, sizeof(mac)));
 			if (a->tap && b->tap && !strcmp(a->tap, b->tap))
-				return config_usage_error(err, "NICs %u and %u both use TAP '%s'", j,
-							  i, a->tap);
+				return config_usage_error(err, "NICs %u and %u both use TAP '%s'",
+							  j, i, a->tap);
 			if (a->fd >= 0 && a->fd == b->fd)
-				return config_usage_error(err, "NICs %u and %u both use fd %d", j, i,
-							  a->fd);
+				return config_usage_error(err, "NICs %u and %u both use fd %d", j,
+							  i, a->fd);
 		}
 	}
 	return 0;
@@ -123,33 +124,38 @@ static int get_mac(struct config_json_ctx *c, const char *path, json_object *v, 
 		const char *s = json_object_get_string(v);
 
 		if (net_parse_mac(s, mac))
-			return config_json_bad(c, path,
-				   "expected six hex pairs like 02:00:00:00:00:01, not '%s'", s);
+			return config_json_bad(
+				c, path, "expected six hex pairs like 02:00:00:00:00:01, not '%s'",
+				s);
 	} else if (json_object_is_type(v, json_type_array)) {
 		if (json_object_array_length(v) != 6)
 			return config_json_bad(c, path, "expected an array of six numbers, not %zu",
-				   json_object_array_length(v));
+					       json_object_array_length(v));
 		for (size_t i = 0; i < 6; i++) {
 			int64_t b = 0;
 
 			snprintf(where, sizeof(where), "%s[%zu]", path, i);
-			if (config_json_get_int(c, where, json_object_array_get_idx(v, i), 0, 255, &b))
+			if (config_json_get_int(c, where, json_object_array_get_idx(v, i), 0, 255,
+						&b))
 				return KTVM_EXIT_USAGE;
 			mac[i] = (uint8_t)b;
 		}
 	} else {
-		return config_json_bad(c, path,
-			   "expected a string like 02:00:00:00:00:01 or an array of six numbers");
+		return config_json_bad(
+			c, path,
+			"expected a string like 02:00:00:00:00:01 or an array of six numbers");
 	}
 	if (net_mac_problem(mac)) {
 		char m[18];
 
-		return config_json_bad(c, path, "%s %s", net_mac_str(mac, m, sizeof(m)), net_mac_problem(mac));
+		return config_json_bad(c, path, "%s %s", net_mac_str(mac, m, sizeof(m)),
+				       net_mac_problem(mac));
 	}
 	return 0;
 }
 
-static int load_net(struct config_json_ctx *c, const char *path, json_object *o, struct net_config *n)
+static int load_net(struct config_json_ctx *c, const char *path, json_object *o,
+		    struct net_config *n)
 {
 	char where[256]; /* a very long unknown key is cut short in the message */
 	bool has_tap = false, has_fd = false;
@@ -197,8 +203,9 @@ static int load_net(struct config_json_ctx *c, const char *path, json_object *o,
 			if (!*n->pcap)
 				return config_json_bad(c, where, "expected a file name");
 		} else {
-			return config_json_bad(c, where,
-				   "unknown key (keys: tap, fd, mac, mtu, queue_pairs, msix, pcap)");
+			return config_json_bad(
+				c, where,
+				"unknown key (keys: tap, fd, mac, mtu, queue_pairs, msix, pcap)");
 		}
 	}
 	if (has_tap && has_fd)
@@ -207,7 +214,6 @@ static int load_net(struct config_json_ctx *c, const char *path, json_object *o,
 		return config_json_bad(c, path, "needs a backend: \"tap\" or \"fd\"");
 	return 0;
 }
-
 
 static int net_json_load(struct config_json_ctx *c, const char *key, json_object *v,
 			 struct vm_config *cfg)
@@ -384,7 +390,8 @@ static void nic_json(struct virtio_net *n, void *opaque)
 	json_object_object_add(o, "name", json_object_new_string(virtio_net_name(n)));
 	json_object_object_add(o, "tap", json_object_new_string(virtio_net_ifname(n)));
 	virtio_net_mac(n, mac);
-	json_object_object_add(o, "mac", json_object_new_string(net_mac_str(mac, buf, sizeof(buf))));
+	json_object_object_add(o, "mac",
+			       json_object_new_string(net_mac_str(mac, buf, sizeof(buf))));
 	add_u64(o, "queue_pairs", pairs);
 	add_u64(o, "active_pairs", virtio_net_active_pairs(n));
 	for (unsigned int q = 0; q < 2 * pairs; q++) {
@@ -398,8 +405,8 @@ static void nic_json(struct virtio_net *n, void *opaque)
 		j = dir_json(&one, q % 2 == VIRTIO_NET_RXQ);
 		add_u64(j, "queue", q);
 		add_u64(j, "pair", q / 2);
-		json_object_object_add(j, "dir",
-				       json_object_new_string(q % 2 == VIRTIO_NET_RXQ ? "rx" : "tx"));
+		json_object_object_add(
+			j, "dir", json_object_new_string(q % 2 == VIRTIO_NET_RXQ ? "rx" : "tx"));
 		json_object_object_add(j, "ring", ring_json(n, q));
 		rate_json(j, n, q);
 		json_object_array_add(qs, j);
@@ -451,6 +458,6 @@ static void net_destroy(void *dev)
 
 KTVM_DEVICE_TYPE(net, .name = "virtio-net", .option = "net", .print_help = net_print_help,
 		 .cli_reset = net_cli_reset, .cli_parse = net_cli_parse, .check = net_check,
-		 .check_outputs = net_check_outputs, .json_key = "nets",
-		 .json_load = net_json_load, .json_print = net_json_print, .create = net_create,
-		 .stats_json = net_stats_json, .stop = net_stop, .destroy = net_destroy);
+		 .check_outputs = net_check_outputs, .json_key = "nets", .json_load = net_json_load,
+		 .json_print = net_json_print, .create = net_create, .stats_json = net_stats_json,
+		 .stop = net_stop, .destroy = net_destroy);
