@@ -8,4 +8,4 @@ ARCH_SRCS := boot/detect.c boot/pvh.c boot/arm64_image.c \
 ARCH_LDLIBS := -lfdt -lz
 # Unit tests of x86-only code (tests/unit/NAME.c).
 ARCH_UNIT_SKIP := test_acpi test_acpi_power test_boot test_cmos_rtc test_cpuid test_i8042 \
-	test_memmap test_pvpanic
+	test_memmap test_pvpanic test_kvm_probe

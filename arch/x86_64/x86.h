@@ -37,4 +37,11 @@ int x86_vcpu_setup_msrs(int vcpu_fd);
 int x86_vcpu_setup_fpu(int vcpu_fd);
 int x86_vcpu_setup_lapic(int vcpu_fd);
 
+/*
+ * kvm_probe.c: false when the probe's scratch VM can be skipped (vmx/svm in
+ * ROOT/proc/cpuinfo with kvm_intel/kvm_amd loaded, no kvm_pvm); ROOT is "" on
+ * a real host, a fake tree in tests.
+ */
+bool x86_kvm_probe_needed(const char *root);
+
 #endif
