@@ -7,7 +7,9 @@
 #   datapath  the virtio-net data path with no guest, against the raw TAP limit
 #             (native: tests/bench/datapath.c)
 #   boot      VMM start -> the guest's first line from /init (run.sh --boot-time)
-#   net       iperf3 both ways + 200 pings, 1 pair (run.sh --net-bench)
+#   net       iperf3 both ways, guest and host as the client, 1 pair, ktvm and
+#             QEMU microvm/pc vhost=off/on, with kicks, interrupts, exits,
+#             syscalls and CPU per GB (run.sh --net-bench; tests/bench/netacct.py)
 #   mq        iperf3 -P 4 with 1, 2, 4 pairs (run.sh --mq-bench)
 #   mem       RSS outside guest RAM with an idle guest (run.sh --mem-bench)
 # Guests run in the venue when this host's /dev/kvm cannot run Linux.
@@ -23,7 +25,7 @@ while (($#)); do
 	--quick) quick=1; shift ;;
 	--only) only=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
-	-h | --help) sed -n '2,19p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,18p' "$0"; exit 0 ;;
 	*) echo "suite.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 done

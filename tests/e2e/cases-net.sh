@@ -62,15 +62,17 @@ guest_start() {
 		[[ $G_VMM == ktvmbase ]] && bin=$E2E_KTVM_BASE
 		cmd=("$bin" run --kernel "$VMLINUX" --initrd "$NET_INITRD" --cpus 1 --memory 256M
 			--cmdline "$cmdline" ${spec:+--net "$spec"} --console stdio --timeout "$t" "${G_EXTRA[@]}") ;;
-	qemu-vhost-on | qemu-vhost-off)
-		# microvm with PCIe (ACPI-described ECAM), the PVH vmlinux, virtio-net-pci
-		# on the same TAP; poweroff through microvm's ACPI GED.
-		local tap=${spec#tap=}
+	qemu-vhost-on | qemu-vhost-off | qemu-pc-vhost-on | qemu-pc-vhost-off)
+		# microvm with PCIe (ACPI-described ECAM) and the PVH vmlinux, or -M pc
+		# (i440FX, SeaBIOS) and the bzImage; virtio-net-pci on the same TAP;
+		# poweroff through microvm's ACPI GED or the PIIX4's ACPI.
+		local tap=${spec#tap=} m=(-M microvm,pcie=on,rtc=on) k=$VMLINUX
 		tap=${tap%%,*}
-		cmd=(timeout "$t" qemu-system-x86_64 -M microvm,pcie=on,rtc=on -accel kvm -cpu host -smp 1 -m 256
+		[[ $G_VMM == qemu-pc-* ]] && m=(-M pc) k=$BZIMAGE
+		cmd=(timeout "$t" qemu-system-x86_64 "${m[@]}" -accel kvm -cpu host -smp 1 -m 256
 			-nodefaults -no-user-config -display none -serial stdio -no-reboot
-			-kernel "$VMLINUX" -initrd "$NET_INITRD" -append "console=ttyS0 reboot=t $cmdline"
-			-netdev "tap,id=n0,ifname=$tap,script=no,downscript=no,vhost=${G_VMM#qemu-vhost-}"
+			-kernel "$k" -initrd "$NET_INITRD" -append "console=ttyS0 reboot=t $cmdline"
+			-netdev "tap,id=n0,ifname=$tap,script=no,downscript=no,vhost=${G_VMM##*-vhost-}"
 			-device "virtio-net-pci,netdev=n0,mac=$DEFAULT_MAC") ;;
 	*) die "unknown VMM $G_VMM" ;;
 	esac
@@ -566,86 +568,243 @@ net_case() {
 	: >"$out/$name.done"
 }
 
-# --- net-bench: iperf3 both ways and ping RTT, ktvm vs QEMU (not in the default run) ---
-NET_BENCH_VMMS=${E2E_NET_BENCH_VMMS:-ktvm,qemu-vhost-off,qemu-vhost-on}
+# --- net-bench: iperf3 both ways, both orientations, with per-GB accounting (not in the default run) ---
+# VMMs (guest_start's G_VMM): ktvm (PVH vmlinux); qemu-vhost-off|on, QEMU
+# microvm,pcie=on with the vmlinux; qemu-pc-vhost-off|on, QEMU -M pc with the
+# bzImage. All on the same TAP, 1 vCPU, 256M.
+NET_BENCH_VMMS=${E2E_NET_BENCH_VMMS:-ktvm,qemu-vhost-off,qemu-vhost-on,qemu-pc-vhost-off,qemu-pc-vhost-on}
+# Orientations: hc = the host is the iperf3 client (the guest's server; -R
+# makes the guest send), gc = the guest is the client (-R: the host sends).
+NET_BENCH_ORIENTS=${E2E_NET_BENCH_ORIENTS:-gc,hc}
+# One more boot per VMM listed here, with `strace -c -f` attached to the VMM
+# during each iperf3 run: syscall counts (strace slows everything, so its
+# throughput and CPU figures are not used).
+NET_BENCH_STRACE=${E2E_NET_BENCH_STRACE-ktvm}
+NET_BENCH_PINGS=${E2E_NET_BENCH_PINGS:-200}
+HOST_IPERF_PORT=5202 # the host's server for the guest-as-client runs
 
-# bench_one NAME VMM SECONDS: one boot; writes NAME.{g2h,h2g,rtt} (Mbit/s, ms).
-# cpu_mark TAG: where the CPU goes during a bench run, called before and
-# after it: the VMM's threads (host clock ticks, per thread) and the guest's
-# CPU (its /proc/stat "cpu" line: user nice system idle iowait irq softirq).
-# The second call writes $out/TAG.cpu: per thread and for the guest, the
-# share of one CPU used over the run.
-cpu_mark() {
-	local tag=$1 pid f=$out/$1.cpu-mark g
-	pid=$(vmm_pid) || return 0
-	g=$(grun 20 'echo "KTVM-E2E: gstat=$(head -n1 /proc/stat | tr -s " " | cut -d" " -f2-8 | tr " " ,)"' >/dev/null && gfield gstat)
-	if [[ ! -e $f ]]; then
-		{ now_ms; echo "guest $g"; thread_ticks "$pid"; } >"$f"
-		return 0
-	fi
-	{ now_ms; echo "guest $g"; thread_ticks "$pid"; } >"$f.2"
-	awk -v hz="$(getconf CLK_TCK)" '
-		FNR == 1 { t[FILENAME == ARGV[1]] = $1; next }
-		$1 == "guest" { split($2, a, ","); s = 0; for (i in a) s += a[i]
-			if (FILENAME == ARGV[1]) { gt0 = s; gi0 = a[4] } else { gt1 = s; gi1 = a[4] }; next }
-		FILENAME == ARGV[1] { c0[$1] = $2; next }
-		{ c1[$1] = $2 }
-		END {
-			sec = (t[0] - t[1]) / 1000
-			if (gt1 > gt0) printf "guest vCPUs busy %.0f%%\n", 100 * (1 - (gi1 - gi0) / (gt1 - gt0))
-			for (k in c1) if (k in c0 && c1[k] > c0[k]) printf "%s %.0f%%\n", k, 100 * (c1[k] - c0[k]) / hz / sec
-		}' "$f" "$f.2" | sort >"$out/$tag.cpu"
-	rm -f "$f" "$f.2"
+# The guest's counters, one console line "KTVM-E2E: snap K=V ...": virtio
+# interrupts per vector (/proc/interrupts, 1 vCPU), virtio_net's per-queue
+# packets/bytes/kicks (ethtool -S; kicks = notifications the driver really
+# sent), eth0's byte counts, TCP segments and retransmits, CPU ticks.
+G_SNAP='{ awk "/virtio/ {print \"irq.\" \$NF \"=\" \$2}" /proc/interrupts; ethtool -S eth0 | awk -F": *" "\$1 ~ /queue_0_(packets|bytes|kicks)\$/ {gsub(/ /, \"\", \$1); print \"eth.\" \$1 \"=\" \$2}"; for f in tx_bytes rx_bytes tx_packets rx_packets; do echo "dev.$f=$(cat /sys/class/net/eth0/statistics/$f)"; done; awk "/^Tcp:/ {if (h) {for (i = 2; i <= NF; i++) if (n[i] ~ /^(InSegs|OutSegs|RetransSegs)\$/) print \"tcp.\" n[i] \"=\" \$i} else {split(\$0, n); h = 1}}" /proc/net/snmp; head -n1 /proc/stat | awk "{s = 0; for (i = 2; i <= NF; i++) s += \$i; print \"cpu.idle=\" \$5; print \"cpu.total=\" s}"; } | tr "\n" " " | sed "s/^/KTVM-E2E: snap@SEQ@ /"; echo'
+
+# host_snap FILE: the host's side of a snapshot: the clock, the VMM's
+# threads' CPU ticks (utime+stime, tab-separated: QEMU's names have spaces)
+# with vhost-net's kernel thread, KVM's per-VM counters (debugfs), the host's
+# TCP counters, and ktvm's own stats (its control socket).
+host_snap() {
+	local f=$1 pid t c k v d
+	pid=$(vmm_pid) || return 1
+	{
+		echo "time_ms $(now_ms)"
+		for t in /proc/"$pid"/task/* $(pgrep -x "vhost-$pid" | sed 's|^|/proc/|'); do
+			c=$(cat "$t/comm" 2>/dev/null) || continue
+			printf 'thread\t%s\t%s\t%s\n' "${t##*/}" "$c" "$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "$t/stat" 2>/dev/null)"
+		done
+		for d in /sys/kernel/debug/kvm/"$pid"-*; do
+			[[ -d $d ]] || continue
+			for k in "$d"/*; do
+				[[ -f $k ]] && read -r v <"$k" 2>/dev/null && [[ $v =~ ^[0-9]+$ ]] && printf 'kvm\t%s\t%s\n' "${k##*/}" "$v"
+			done
+		done
+		awk '/^Tcp:/ { if (h) { for (i = 2; i <= NF; i++) printf "hosttcp\t%s\t%s\n", n[i], $i } else { split($0, n); h = 1 } }' /proc/net/snmp
+		# The host as a whole (all its CPUs) and its iperf3, the other end.
+		awk '/^cpu / { s = 0; for (i = 2; i <= NF; i++) s += $i; printf "hostcpu\tidle\t%s\nhostcpu\ttotal\t%s\n", $5 + $6, s }' /proc/stat
+		# The harness's finished children (iperf3 on the host, mostly), in ms.
+		# (`times` of this very shell: a pipe or $() would fork and see none.)
+		echo "times"
+		times
+		if [[ -n ${G_SOCK:-} ]]; then
+			printf 'ktvmstats\t%s\n' "$("$KTVM" ctl "$G_SOCK" stats 2>/dev/null)"
+		fi
+	} >"$f"
 }
 
+# guest_snap FILE: the guest's side (G_SNAP), appended to FILE as "guest K V".
+guest_snap() {
+	local seq
+	grun 30 "${G_SNAP//@SEQ@/$((G_SEQ + 1))}" >/dev/null || return 1
+	seq=$G_SEQ
+	sed -n "s/^KTVM-E2E: snap$seq //p" "$G_CON" | tr -d '\r' | tr ' ' '\n' | sed -n 's/^\([^=]*\)=\([0-9]*\)$/guest\t\1\t\2/p' >>"$1"
+}
+
+# acct_before/acct_after TAG: counters around one iperf3 run. The guest's
+# snapshot is taken outside the host's window (its console output is VM
+# exits too) and the host's outside the guest's.
+acct_before() {
+	guest_snap "$out/$1.snap0.guest"
+	host_snap "$out/$1.snap0"
+	cat "$out/$1.snap0.guest" >>"$out/$1.snap0" 2>/dev/null
+	rm -f "$out/$1.snap0.guest"
+}
+acct_after() {
+	host_snap "$out/$1.snap1"
+	guest_snap "$out/$1.snap1"
+}
+
+# strace_start TAG / strace_stop: `strace -c -f` on every thread of the VMM
+# for one run, summary in $out/TAG.strace (counts; the times are strace's).
+strace_start() {
+	local pid
+	S_PID=''
+	pid=$(vmm_pid) || return 1
+	strace -c -f -p "$pid" -o "$out/$1.strace" 2>"$out/$1.strace-err" &
+	S_PID=$!
+	# Attached once it says so for the process (bounded).
+	wait_for "$out/$1.strace-err" "attached" 20 "$S_PID"
+}
+strace_stop() {
+	[[ -n ${S_PID:-} ]] || return 0
+	kill -INT "$S_PID" 2>/dev/null
+	timeout 30 tail --pid="$S_PID" -f /dev/null || kill -KILL "$S_PID" 2>/dev/null
+	wait "$S_PID" 2>/dev/null
+	S_PID=''
+}
+
+# perf_start TAG / perf_stop: syscalls of every VMM thread during one run,
+# counted by the kernel's syscall tracepoints (`perf stat --per-thread`:
+# counting, not tracing, so the run keeps its speed, unlike strace), into
+# $out/TAG.perf. No perf, or no tracepoints: nothing (the table says "-").
+NET_BENCH_SYSCALLS=read,readv,write,writev,ioctl,epoll_wait,ppoll,io_uring_enter
+perf_start() {
+	local pid ev
+	P_PID=''
+	command -v perf >/dev/null || return 0
+	pid=$(vmm_pid) || return 0
+	ev=raw_syscalls:sys_enter,$(sed 's/\([a-z_0-9]*\)/syscalls:sys_enter_\1/g' <<<"$NET_BENCH_SYSCALLS")
+	perf stat --per-thread -x, -e "$ev" -p "$pid" -o "$out/$1.perf" 2>"$out/$1.perf-err" &
+	P_PID=$!
+	# Counting once its output file has its header (bounded).
+	poll_for "$out/$1.perf" "started on" 10 || true
+}
+perf_stop() {
+	[[ -n ${P_PID:-} ]] || return 0
+	kill -INT "$P_PID" 2>/dev/null
+	timeout 20 tail --pid="$P_PID" -f /dev/null || kill -KILL "$P_PID" 2>/dev/null
+	wait "$P_PID" 2>/dev/null
+	P_PID=''
+}
+
+# guest_iperf3 TAG SECONDS [-R]: the guest as the iperf3 client against a
+# one-off server on the host; the guest's summary lines ("sender",
+# "receiver") come back on the console and go to $out/TAG.iperf3.
+guest_iperf3() {
+	local tag=$1 s=$2 spid seq i
+	shift 2
+	timeout $((s + 60)) iperf3 -s -1 -B "$HOST_IP" -p "$HOST_IPERF_PORT" -f m >"$out/$tag.server" 2>&1 &
+	spid=$!
+	for ((i = 0; i < 100; i++)); do # until it listens (bounded: 10 s)
+		ss -ltn 2>/dev/null | grep -q "$HOST_IP:$HOST_IPERF_PORT " && break
+		kill -0 "$spid" 2>/dev/null || break
+		sleep 0.1
+	done
+	grun $((s + 60)) "iperf3 -c $HOST_IP -p $HOST_IPERF_PORT -t $s -f m --connect-timeout 10000 $* >/tmp/ipf.out 2>&1; rc=\$?; grep -E \"sender|receiver|error\" /tmp/ipf.out | sed \"s/^/KTVM-E2E: ipf$((G_SEQ + 1)) /\"; exit \$rc"
+	local rc=$?
+	seq=$G_SEQ
+	sed -n "s/^KTVM-E2E: ipf$seq //p" "$G_CON" | tr -d '\r' >"$out/$tag.iperf3"
+	timeout 10 tail --pid="$spid" -f /dev/null || kill "$spid" 2>/dev/null
+	wait "$spid" 2>/dev/null
+	return $rc
+}
+
+# iperf3_retr FILE: the sender's retransmit count (iperf3's "Retr" column).
+iperf3_retr() { awk '/sender/ {for (i = 2; i <= NF; i++) if ($i == "Mbits/sec" && $(i + 1) ~ /^[0-9]+$/) v = $(i + 1)} END {print v}' "$1"; }
+
+# bench_iperf TAG ORIENT DIR SECONDS STRACE: one measured iperf3 run; writes
+# TAG.mbps (receiver Mbit/s), TAG.retr, and the snapshots or the strace
+# summary.
+bench_iperf() {
+	local tag=$1 o=$2 dir=$3 s=$4 st=$5 r=()
+	[[ $o == hc && $dir == g2h || $o == gc && $dir == h2g ]] && r=(-R)
+	if [[ -n $st ]]; then
+		strace_start "$tag" || echo "strace did not attach" >>"$out/$tag.strace-err"
+	else
+		acct_before "$tag"
+		perf_start "$tag"
+	fi
+	if [[ $o == hc ]]; then
+		run_iperf3 "$tag" "$s" "${r[@]}" || MBPS=''
+	else
+		MBPS=''
+		guest_iperf3 "$tag" "$s" "${r[@]}" && MBPS=$(iperf3_mbps "$out/$tag.iperf3")
+	fi
+	if [[ -n $st ]]; then
+		strace_stop
+	else
+		perf_stop
+		acct_after "$tag"
+	fi
+	[[ -n $MBPS ]] && echo "$MBPS" >"$out/$tag.mbps"
+	iperf3_retr "$out/$tag.iperf3" >"$out/$tag.retr"
+	[[ -n $MBPS ]]
+}
+
+# bench_one NAME VMM SECONDS [strace]: one boot, every orientation and
+# direction: NAME.ORIENT.DIR.{mbps,retr,snap0,snap1,iperf3}; NAME.rtt (ms).
 bench_one() {
-	local name=$1 s=$3 reason=''
-	G_WHY='' G_VMM=$2 G_T0=$(now_ms) G_NAME=$name
-	if tap_setup && guest_start "$name" $((s * 2 + 150)) "tap=$TAP"; then
+	local name=$1 s=$3 st=${4:-} o dir line='' orients
+	G_WHY='' G_VMM=$2 G_T0=$(now_ms) G_NAME=$name G_SOCK=''
+	if [[ $G_VMM == ktvm ]]; then
+		G_SOCK=/tmp/ktvm-e2e-bench.$$.sock
+		G_EXTRA=(--api-sock "$G_SOCK")
+	fi
+	IFS=, read -ra orients <<<"$NET_BENCH_ORIENTS"
+	if tap_setup && guest_start "$name" $((s * 8 + 300)) "tap=$TAP"; then
+		G_EXTRA=()
 		if start_guest_iperf3; then
-			cpu_mark "$name.g2h"
-			run_iperf3 "$name.g2h" "$s" -R && echo "$MBPS" >"$out/$name.g2h"
-			cpu_mark "$name.g2h"
-			cpu_mark "$name.h2g"
-			run_iperf3 "$name.h2g" "$s" && echo "$MBPS" >"$out/$name.h2g"
-			cpu_mark "$name.h2g"
+			for o in "${orients[@]}"; do
+				for dir in g2h h2g; do
+					bench_iperf "$name.$o.$dir" "$o" "$dir" "$s" "$st" || G_WHY+="${G_WHY:+; }$o $dir failed"
+					line+=" $o.$dir $(mbps_to_gbps "$(cat "$out/$name.$o.$dir.mbps" 2>/dev/null)")"
+				done
+			done
 		fi
-		host_ping -c 200 -i 0.05 -W 5 -w 40 -q && echo "$RTT" >"$out/$name.rtt"
+		[[ -n $st ]] || { host_ping -c "$NET_BENCH_PINGS" -i 0.05 -W 5 -w 40 -q && echo "$RTT" >"$out/$name.rtt"; }
 		guest_stop
 	fi
+	G_EXTRA=()
 	guest_end
-	G_VMM=ktvm
-	printf 'net-bench %s: guest->host %s Gbit/s, host->guest %s Gbit/s, rtt %s ms%s\n' "$name" \
-		"$(mbps_to_gbps "$(cat "$out/$name.g2h" 2>/dev/null)")" "$(mbps_to_gbps "$(cat "$out/$name.h2g" 2>/dev/null)")" \
+	rm -f "${G_SOCK:-/nonexistent}"
+	G_VMM=ktvm G_SOCK=''
+	printf 'net-bench %s: Gbit/s%s, rtt %s ms%s\n' "$name" "$line" \
 		"$(cat "$out/$name.rtt" 2>/dev/null || echo ?)" "${G_WHY:+ ($G_WHY)}"
 	G_WHY=''
 }
 
-# Interleaved A B C A B C, so drift in the machine hits every VMM alike; median.
+# Interleaved A B C A B C, so drift in the machine hits every VMM alike; then
+# the strace boots; then the table (tests/bench/netacct.py: medians, per GB).
 net_bench() {
-	local i v list name rc f s=${E2E_NET_BENCH_SECONDS:-10} g2h h2g rtt
+	local i v list name rc s=${E2E_NET_BENCH_SECONDS:-10} slist
 	IFS=, read -ra list <<<"$NET_BENCH_VMMS"
-	for ((i = 1; i <= runs; i++)); do
-		for v in "${list[@]}"; do
+	IFS=, read -ra slist <<<"$NET_BENCH_STRACE"
+	mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug 2>/dev/null || true
+	[[ -d /sys/kernel/debug/kvm ]] || echo "net-bench: no KVM debugfs (/sys/kernel/debug/kvm): no exit counts"
+	for ((i = 1; i <= runs + 1; i++)); do
+		if ((i <= runs)); then
+			set -- "${list[@]}"
+		else
+			set -- "${slist[@]}"
+		fi
+		for v; do
 			name=netbench-$v-$i rc=0
+			((i > runs)) && name=netbench-strace-$v
 			want_run "$name" || rc=$?
 			((rc == 1)) && continue
 			if ((rc == 2)); then
 				echo "net-bench $name: venue froze $MAX_TRIES times" | tee "$out/$name.result"
 			else
-				bench_one "$name" "$v" "$s" | tee "$out/$name.result"
+				bench_one "$name" "$v" "$s" $( ((i > runs)) && echo strace) | tee "$out/$name.result"
 			fi
 			: >"$out/$name.done"
 		done
 	done
-	echo "net-bench: median of $runs, iperf3 TCP ${s} s per direction, ping -c 200 -i 0.05; 1 vCPU, 256M, TAP $TAP"
-	printf 'net-bench: %-16s %18s %18s %14s\n' VMM "guest->host Gbit/s" "host->guest Gbit/s" "ping rtt ms"
-	for v in "${list[@]}"; do
-		g2h=$(cat "$out"/netbench-"$v"-*.g2h 2>/dev/null | median_f)
-		h2g=$(cat "$out"/netbench-"$v"-*.h2g 2>/dev/null | median_f)
-		rtt=$(cat "$out"/netbench-"$v"-*.rtt 2>/dev/null | median_f)
-		printf 'net-bench: %-16s %18s %18s %14s\n' "$v" "$(mbps_to_gbps "$g2h")" "$(mbps_to_gbps "$h2g")" "${rtt:-?}"
-	done
+	echo "net-bench: median of $runs, iperf3 TCP ${s} s per direction and orientation, ping -c $NET_BENCH_PINGS -i 0.05; 1 vCPU, 256M, TAP $TAP"
+	if command -v python3 >/dev/null; then
+		python3 "$REPO/tests/bench/netacct.py" "$out" | sed 's/^/net-bench: /'
+	else
+		echo "net-bench: no python3: the table is not made (counters in $out/netbench-*.snap*)"
+	fi
 }
 
 # guest_ram_range PID [STDERR]: "START END" (hex) of ktvm's guest RAM: the

@@ -8,7 +8,8 @@
 #       ktvmbase-pvh, ktvmbase-bzimage (the ktvm in $E2E_KTVM_BASE)
 #   run.sh --boot-profile [--vmms V,...]  one boot each with initcall_debug: the
 #       guest's kernel log (timestamps, initcalls >= 1 ms) in bootprofile-V.console
-#   run.sh --net-bench [--runs N]     iperf3 + ping: ktvm, QEMU vhost=off/on, median of 3
+#   run.sh --net-bench [--runs N]     iperf3 both orientations + ping, per-GB counters:
+#       ktvm, QEMU microvm and pc with vhost=off/on, median of 3 (+ a strace boot)
 #   run.sh --mq-bench [--runs N]      iperf3 -P 4 with 1, 2, 4 queue pairs: ktvm, QEMU, median of 3
 #   run.sh --mem-bench [--runs N]     RSS outside guest RAM, idle guest: ktvm, QEMU, median of 3
 #
@@ -31,7 +32,7 @@ while (($#)); do
 	--mem-bench) mem_bench=1; shift ;;
 	--runs) runs=$2; shift 2 ;;
 	--vmms) vmms=$2; shift 2 ;;
-	-h | --help) sed -n '2,18p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,19p' "$0"; exit 0 ;;
 	*) die "unknown argument $1 (see --help)" ;;
 	esac
 done
@@ -120,7 +121,9 @@ elif [[ -n $boot_profile ]]; then
 	boot_time=1 # same flow: no host cases, no pass/fail count
 elif [[ -n $net_bench ]]; then
 	guest_cmd=("$E2E_SRC/cases.sh" --out "$RUN" --net-bench --runs "${runs:-3}")
-	outer_timeout=${E2E_OUTER_TIMEOUT:-1500}
+	# Per boot (5 VMMs a round, one more round under strace): ~60 s to boot
+	# and ping, then 4 iperf3 runs with their snapshots.
+	outer_timeout=${E2E_OUTER_TIMEOUT:-$((300 + (${runs:-3} + 1) * 5 * (90 + 4 * (${E2E_NET_BENCH_SECONDS:-10} + 15))))}
 	boot_time=1 # same flow: no host cases, no pass/fail count
 elif [[ -n $mq_bench ]]; then
 	guest_cmd=("$E2E_SRC/cases.sh" --out "$RUN" --mq-bench --runs "${runs:-3}")
