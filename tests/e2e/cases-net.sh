@@ -69,7 +69,10 @@ guest_start() {
 		local tap=${spec#tap=} m=(-M microvm,pcie=on,rtc=on) k=$VMLINUX
 		tap=${tap%%,*}
 		[[ $G_VMM == qemu-pc-* ]] && m=(-M pc) k=$BZIMAGE
+		# debug-threads=on: QEMU's threads get names ("CPU 0/KVM", "worker"), so
+		# the bench can say which of them used the CPU.
 		cmd=(timeout "$t" qemu-system-x86_64 "${m[@]}" -accel kvm -cpu host -smp 1 -m 256
+			-name ktvm-e2e,debug-threads=on
 			-nodefaults -no-user-config -display none -serial stdio -no-reboot
 			-kernel "$k" -initrd "$NET_INITRD" -append "console=ttyS0 reboot=t $cmdline"
 			-netdev "tap,id=n0,ifname=$tap,script=no,downscript=no,vhost=${G_VMM##*-vhost-}"
