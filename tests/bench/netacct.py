@@ -60,7 +60,9 @@ def read_snap(path):
             s["time_ms"] = int(ln.split()[1])
             continue
         parts = ln.split("\t")
-        if parts[0] == "thread" and len(parts) == 4 and parts[3].isdigit():
+        if parts[0] == "threadio" and len(parts) == 4 and parts[3].isdigit():
+            s.setdefault("threadio", {}).setdefault(parts[1], {})[parts[2]] = int(parts[3])
+        elif parts[0] == "thread" and len(parts) == 4 and parts[3].isdigit():
             s["thread"][parts[1]] = (parts[2], int(parts[3]))
         elif parts[0] == "ktvmstats" and len(parts) == 2:
             try:
@@ -183,6 +185,19 @@ def measure(base, hz=100):
     if sec:
         m["cpu_pct"] = {g: 100 * t / hz / sec for g, t in cpu.items()}
     m["cpu_s_per_gb_total"] = sum(m["cpu_s_per_gb"].values()) if cpu else None
+    # read/write-type syscalls per thread (/proc/PID/task/TID/io syscr, syscw)
+    rw = {}
+    ia, ib = a.get("threadio", {}), b.get("threadio", {})
+    for tid, v1 in ib.items():
+        if tid in ia and tid in b["thread"]:
+            g = thread_group(b["thread"][tid][0])
+            for k_ in ("syscr", "syscw"):
+                if k_ in v1 and k_ in ia[tid]:
+                    rw.setdefault(g, {}).setdefault(k_, 0)
+                    rw[g][k_] += v1[k_] - ia[tid][k_]
+    if rw:
+        m["rw_syscalls_per_gb"] = {g: {k_: n / gb for k_, n in d_.items()} for g, d_ in rw.items()}
+        put("rw_syscalls", sum(sum(d_.values()) for d_ in rw.values()))
     pf = read_perf(base + ".perf")
     if pf:
         m["syscalls_per_gb"] = {"total": pf["total"] / gb,
@@ -238,6 +253,16 @@ def med(vals):
     return statistics.median(vals) if vals else None
 
 
+def rw_median(ms):
+    xs = [x["rw_syscalls_per_gb"] for x in ms if x.get("rw_syscalls_per_gb")]
+    if not xs:
+        return None
+    groups = set()
+    for x in xs:
+        groups |= set(x)
+    return {g: {k_: med(x.get(g, {}).get(k_, 0) for x in xs) for k_ in ("syscr", "syscw")} for g in sorted(groups)}
+
+
 def syscall_median(ms):
     sc = [x["syscalls_per_gb"] for x in ms if x.get("syscalls_per_gb")]
     if not sc:
@@ -289,6 +314,7 @@ def load(rundir):
                     "cpu_pct": {g: med(x.get("cpu_pct", {}).get(g, 0) for x in ms) for g in sorted(groups)},
                     "cpu_s_per_gb_total": med(x.get("cpu_s_per_gb_total") for x in ms),
                     "syscalls_per_gb": syscall_median(ms),
+                    "rw_syscalls_per_gb": rw_median(ms),
                     "runs": ms,
                 }
                 rv.setdefault(o, {})[d] = summ
@@ -354,7 +380,7 @@ def tables(res):
             out.append("%s, %s (%s); per GB, thousands unless marked:" % (DIRS[d], o, ORIENTS[o]))
             out.append("| VMM | Gbit/s | kicks TX | kicks RX | IRQs TX | IRQs RX | frames TX | frames RX | "
                        "L2 exits | halt exits | userspace I/O exits | irq inj. | VMM CPU s/GB | guest busy % | "
-                       "host busy % | host iperf3 % | VMM syscalls | retrans (iperf3) | avg frame B |")
+                       "host busy % | host iperf3 % | VMM read+write syscalls | retrans (iperf3) | avg frame B |")
             out.append("|" + "---|" * 19)
             for v, e in rows:
                 p = e["per_gb"]
@@ -366,7 +392,7 @@ def tables(res):
                     k(p.get("guest_irqs_tx")), k(p.get("guest_irqs_rx")), k(p.get("guest_pkts_tx")),
                     k(p.get("guest_pkts_rx")), k(p.get("kvm_exits")), k(p.get("kvm_halt_exits")), k(uio),
                     k(p.get("kvm_irq_injections")), fmt(e["cpu_s_per_gb_total"], 2), fmt(e["guest_busy_pct"]),
-                    fmt(e["host_busy_pct"]), fmt(e["host_iperf3_pct"]), k(p.get("syscalls")), fmt(e["iperf3_retr"]), fmt(e["avg_frame_bytes"])))
+                    fmt(e["host_busy_pct"]), fmt(e["host_iperf3_pct"]), k(p.get("rw_syscalls")), fmt(e["iperf3_retr"]), fmt(e["avg_frame_bytes"])))
             # ktvm's own view of the same run: kicks it took, interrupts it sent or suppressed.
             if "ktvm" in dict(rows) and dict(rows)["ktvm"]["per_gb"].get("ktvm_tx_kicks") is not None:
                 p = dict(rows)["ktvm"]["per_gb"]
@@ -378,11 +404,14 @@ def tables(res):
                                k(p.get("ktvm_rx_interrupts_suppressed")), k(p.get("ktvm_tx_tap_eagain")),
                                k(p.get("ktvm_rx_no_buffers"))))
             out.append("")
-            out.append("CPU per thread, % of one CPU over the run (s per GB):")
+            out.append("CPU per thread, % of one CPU over the run (s per GB); read/write-type syscalls per GB (thousands):")
             for v, e in rows:
                 parts = ["%s %s%% (%s)" % (g, fmt(e["cpu_pct"].get(g)), fmt(s, 2))
                          for g, s in sorted(e["cpu_s_per_gb"].items(), key=lambda x: -(x[1] or 0)) if s]
-                out.append("- %s: %s" % (VMM_LABEL.get(v, v), ", ".join(parts) or "-"))
+                rwp = e.get("rw_syscalls_per_gb") or {}
+                rws = ", ".join("%s r %s w %s" % (g, k(c["syscr"]), k(c["syscw"])) for g, c in rwp.items()
+                                if c["syscr"] + c["syscw"] >= 50)
+                out.append("- %s: %s%s" % (VMM_LABEL.get(v, v), ", ".join(parts) or "-", "; syscalls: " + rws if rws else ""))
     sysl = []
     for o in ORIENTS:
         for d in DIRS:

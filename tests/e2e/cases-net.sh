@@ -579,10 +579,14 @@ NET_BENCH_VMMS=${E2E_NET_BENCH_VMMS:-ktvm,qemu-vhost-off,qemu-vhost-on,qemu-pc-v
 # Orientations: hc = the host is the iperf3 client (the guest's server; -R
 # makes the guest send), gc = the guest is the client (-R: the host sends).
 NET_BENCH_ORIENTS=${E2E_NET_BENCH_ORIENTS:-gc,hc}
-# One more boot per VMM listed here, with `strace -c -f` attached to the VMM
-# during each iperf3 run: syscall counts (strace slows everything, so its
-# throughput and CPU figures are not used).
-NET_BENCH_STRACE=${E2E_NET_BENCH_STRACE-ktvm}
+# One more boot per VMM listed here (e.g. ktvm), with `strace -c -f` attached
+# to the VMM during each iperf3 run: which syscalls (strace slows the VMM
+# tenfold or more, so its counts per GB and its throughput are not the
+# timed runs'; perf's below are).
+NET_BENCH_STRACE=${E2E_NET_BENCH_STRACE-}
+# Rounds (of --runs) whose iperf3 runs also count syscalls with perf (its
+# start costs ~10 s a run in the venue): the first by default.
+NET_BENCH_PERF_ROUNDS=${E2E_NET_BENCH_PERF_ROUNDS:-1}
 NET_BENCH_PINGS=${E2E_NET_BENCH_PINGS:-200}
 HOST_IPERF_PORT=5202 # the host's server for the guest-as-client runs
 
@@ -604,6 +608,8 @@ host_snap() {
 		for t in /proc/"$pid"/task/* $(pgrep -x "vhost-$pid" | sed 's|^|/proc/|'); do
 			c=$(cat "$t/comm" 2>/dev/null) || continue
 			printf 'thread\t%s\t%s\t%s\n' "${t##*/}" "$c" "$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "$t/stat" 2>/dev/null)"
+			# read- and write-type syscalls (read/readv/pread..., write/writev...)
+			awk -v t="${t##*/}" '/^sysc[rw]:/ { sub(/:/, "", $1); printf "threadio\t%s\t%s\t%s\n", t, $1, $2 }' "$t/io" 2>/dev/null
 		done
 		for d in /sys/kernel/debug/kvm/"$pid"-*; do
 			[[ -d $d ]] || continue
@@ -723,8 +729,9 @@ bench_iperf() {
 	if [[ -n $st ]]; then
 		strace_start "$tag" || echo "strace did not attach" >>"$out/$tag.strace-err"
 	else
+		# perf first: its slow start stays out of the snapshots' window.
+		[[ ,$NET_BENCH_PERF_ROUNDS, == *,$NB_ROUND,* ]] && perf_start "$tag"
 		acct_before "$tag"
-		perf_start "$tag"
 	fi
 	if [[ $o == hc ]]; then
 		run_iperf3 "$tag" "$s" "${r[@]}" || MBPS=''
@@ -735,8 +742,8 @@ bench_iperf() {
 	if [[ -n $st ]]; then
 		strace_stop
 	else
-		perf_stop
 		acct_after "$tag"
+		perf_stop
 	fi
 	[[ -n $MBPS ]] && echo "$MBPS" >"$out/$tag.mbps"
 	iperf3_retr "$out/$tag.iperf3" >"$out/$tag.retr"
@@ -789,6 +796,7 @@ net_bench() {
 		else
 			set -- "${slist[@]}"
 		fi
+		NB_ROUND=$i
 		for v; do
 			name=netbench-$v-$i rc=0
 			((i > runs)) && name=netbench-strace-$v
