@@ -157,6 +157,10 @@ def measure(base, hz=100):
     if idle is not None and tot:
         # of all the host's CPUs together (the venue has 2): 100 = both busy
         m["host_busy_pct"] = 100 * (1 - idle / tot)
+        if moved:
+            # every CPU-second the host spent (guest, VMM, the other iperf3, the
+            # host's network stack) per GB: what a CPU-bound host pays
+            m["host_cpu_s_per_gb"] = (tot - idle) / hz / (moved / 1e9)
     ip = delta(a, b, "hostcpu", "children_ms")  # the harness's children: iperf3 above all
     if ip is not None and sec:
         m["host_iperf3_pct"] = 100 * ip / 1000 / sec
@@ -307,6 +311,7 @@ def load(rundir):
                     "iperf3_retr": med(x.get("iperf3_retr") for x in ms),
                     "guest_busy_pct": med(x.get("guest_busy_pct") for x in ms),
                     "host_busy_pct": med(x.get("host_busy_pct") for x in ms),
+                    "host_cpu_s_per_gb": med(x.get("host_cpu_s_per_gb") for x in ms),
                     "host_iperf3_pct": med(x.get("host_iperf3_pct") for x in ms),
                     "avg_frame_bytes": med(x.get("avg_frame_bytes") for x in ms),
                     "per_gb": {k: med(x.get("per_gb", {}).get(k) for x in ms) for k in sorted(keys)},
@@ -379,19 +384,19 @@ def tables(res):
             out.append("")
             out.append("%s, %s (%s); per GB, thousands unless marked:" % (DIRS[d], o, ORIENTS[o]))
             out.append("| VMM | Gbit/s | kicks TX | kicks RX | IRQs TX | IRQs RX | frames TX | frames RX | "
-                       "L2 exits | halt exits | userspace I/O exits | irq inj. | VMM CPU s/GB | guest busy % | "
+                       "L2 exits | halt exits | userspace I/O exits | irq inj. | VMM CPU s/GB | host CPU s/GB | guest busy % | "
                        "host busy % | host iperf3 % | VMM read+write syscalls | retrans (iperf3) | avg frame B |")
-            out.append("|" + "---|" * 19)
+            out.append("|" + "---|" * 20)
             for v, e in rows:
                 p = e["per_gb"]
                 uio = None
                 if p.get("kvm_io_exits") is not None or p.get("kvm_mmio_exits") is not None:
                     uio = (p.get("kvm_io_exits") or 0) + (p.get("kvm_mmio_exits") or 0)
-                out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                     VMM_LABEL.get(v, v), fmt(e["gbps"], 2), k(p.get("guest_kicks_tx")), k(p.get("guest_kicks_rx")),
                     k(p.get("guest_irqs_tx")), k(p.get("guest_irqs_rx")), k(p.get("guest_pkts_tx")),
                     k(p.get("guest_pkts_rx")), k(p.get("kvm_exits")), k(p.get("kvm_halt_exits")), k(uio),
-                    k(p.get("kvm_irq_injections")), fmt(e["cpu_s_per_gb_total"], 2), fmt(e["guest_busy_pct"]),
+                    k(p.get("kvm_irq_injections")), fmt(e["cpu_s_per_gb_total"], 1), fmt(e["host_cpu_s_per_gb"], 1), fmt(e["guest_busy_pct"]),
                     fmt(e["host_busy_pct"]), fmt(e["host_iperf3_pct"]), k(p.get("rw_syscalls")), fmt(e["iperf3_retr"]), fmt(e["avg_frame_bytes"])))
             # ktvm's own view of the same run: kicks it took, interrupts it sent or suppressed.
             if "ktvm" in dict(rows) and dict(rows)["ktvm"]["per_gb"].get("ktvm_tx_kicks") is not None:
