@@ -264,7 +264,8 @@ int arch_check_kvm(struct vm *vm)
 		return 0;
 #endif
 	if (!x86_kvm_probe_needed("")) {
-		log_debug("x86", "KVM probe skipped: the CPU has vmx/svm and KVM is kvm_intel/kvm_amd");
+		log_debug("x86",
+			  "KVM probe skipped: the CPU has vmx/svm and KVM is kvm_intel/kvm_amd");
 		return 0;
 	}
 	fail = run_probe(vm, why, sizeof(why));

@@ -68,9 +68,10 @@ static void module(struct root *r, const char *name)
 	assert_int_equal(mkdir(p, 0700), 0);
 }
 
-#define AMD "processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu vme de pse svm npt lbrv\n\n" \
-	    "processor\t: 1\nflags\t\t: fpu vme de pse svm npt lbrv\n"
-#define INTEL "processor\t: 0\nflags\t\t: fpu vme vmx ept tpr_shadow\nbugs\t\t: spectre_v1\n"
+#define AMD                                                                                  \
+	"processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu vme de pse svm npt lbrv\n\n" \
+	"processor\t: 1\nflags\t\t: fpu vme de pse svm npt lbrv\n"
+#define INTEL  "processor\t: 0\nflags\t\t: fpu vme vmx ept tpr_shadow\nbugs\t\t: spectre_v1\n"
 #define NOVIRT "processor\t: 0\nflags\t\t: fpu vme de pse hypervisor\n"
 
 static void test_svm_kvm_amd_skips(void **state)
@@ -119,7 +120,8 @@ static void test_flag_without_module_probes(void **state)
 /* Whole words only, and only on the flags line. */
 static void test_flag_must_be_a_word_on_the_flags_line(void **state)
 {
-	cpuinfo(*state, "processor\t: 0\nmodel name\t: svm vmx\nflags\t\t: fpu xsvm vmxe svm_lock\n");
+	cpuinfo(*state,
+		"processor\t: 0\nmodel name\t: svm vmx\nflags\t\t: fpu xsvm vmxe svm_lock\n");
 	module(*state, "kvm_amd");
 	module(*state, "kvm_intel");
 	assert_true(x86_kvm_probe_needed(((struct root *)*state)->dir));
@@ -142,9 +144,11 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_svm_kvm_amd_skips, root_setup, root_teardown),
-		cmocka_unit_test_setup_teardown(test_vmx_kvm_intel_skips, root_setup, root_teardown),
+		cmocka_unit_test_setup_teardown(test_vmx_kvm_intel_skips, root_setup,
+						root_teardown),
 		cmocka_unit_test_setup_teardown(test_kvm_pvm_probes, root_setup, root_teardown),
-		cmocka_unit_test_setup_teardown(test_kvm_pvm_with_svm_probes, root_setup, root_teardown),
+		cmocka_unit_test_setup_teardown(test_kvm_pvm_with_svm_probes, root_setup,
+						root_teardown),
 		cmocka_unit_test_setup_teardown(test_flag_without_module_probes, root_setup,
 						root_teardown),
 		cmocka_unit_test_setup_teardown(test_flag_must_be_a_word_on_the_flags_line,
