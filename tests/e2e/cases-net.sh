@@ -625,7 +625,7 @@ host_snap() {
 		echo "times"
 		times
 		if [[ -n ${G_SOCK:-} ]]; then
-			printf 'ktvmstats\t%s\n' "$("$KTVM" ctl "$G_SOCK" stats 2>/dev/null)"
+			printf 'ktvmstats\t%s\n' "$("$KTVM" ctl "$G_SOCK" stats --json 2>/dev/null)"
 		fi
 	} >"$f"
 }
