@@ -24,9 +24,10 @@ import sys
 
 ORIENTS = {"gc": "guest is the iperf3 client", "hc": "host is the iperf3 client"}
 DIRS = {"g2h": "guest->host", "h2g": "host->guest"}
-VMM_ORDER = ["ktvm", "qemu-vhost-off", "qemu-vhost-on", "qemu-pc-vhost-off", "qemu-pc-vhost-on"]
+VMM_ORDER = ["ktvm", "ktvmbase", "qemu-vhost-off", "qemu-vhost-on", "qemu-pc-vhost-off", "qemu-pc-vhost-on"]
 VMM_LABEL = {
     "ktvm": "ktvm (PVH)",
+    "ktvmbase": "ktvm base (E2E_KTVM_BASE)",
     "qemu-vhost-off": "QEMU microvm off",
     "qemu-vhost-on": "QEMU microvm on",
     "qemu-pc-vhost-off": "QEMU pc off",

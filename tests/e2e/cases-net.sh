@@ -56,10 +56,12 @@ guest_start() {
 	local t=$2 spec=$3 extra=${4:-} cmd
 	local cmdline="quiet ktvm.test=net ktvm.ip=$GUEST_IP/24 $extra"
 	case $G_VMM in
-	ktvm | ktvmbase)
-		# ktvmbase: the ktvm in $E2E_KTVM_BASE (a baseline build, for A/B runs).
+	ktvm | ktvmbase) # ktvmbase: the binary in $E2E_KTVM_BASE, for an A/B of a change
 		local bin=$KTVM
-		[[ $G_VMM == ktvmbase ]] && bin=$E2E_KTVM_BASE
+		if [[ $G_VMM == ktvmbase ]]; then
+			[[ -x ${E2E_KTVM_BASE:-} ]] || die "E2E_KTVM_BASE is not an executable"
+			bin=$E2E_KTVM_BASE
+		fi
 		cmd=("$bin" run --kernel "$VMLINUX" --initrd "$NET_INITRD" --cpus 1 --memory 256M
 			--cmdline "$cmdline" ${spec:+--net "$spec"} --console stdio --timeout "$t" "${G_EXTRA[@]}") ;;
 	qemu-vhost-on | qemu-vhost-off | qemu-pc-vhost-on | qemu-pc-vhost-off)
@@ -755,7 +757,7 @@ bench_iperf() {
 bench_one() {
 	local name=$1 s=$3 st=${4:-} o dir line='' orients
 	G_WHY='' G_VMM=$2 G_T0=$(now_ms) G_NAME=$name G_SOCK=''
-	if [[ $G_VMM == ktvm ]]; then
+	if [[ $G_VMM == ktvm || $G_VMM == ktvmbase ]]; then
 		G_SOCK=/tmp/ktvm-e2e-bench.$$.sock
 		G_EXTRA=(--api-sock "$G_SOCK")
 	fi
