@@ -166,12 +166,20 @@ case_net() {
 			echo 'run 3 o=$(/usr/bin/ethtool -l eth0) || exit 1; echo "KTVM-E2E: combined=$(echo "$o" | awk "/^Combined:/ {printf \"%s,\", \$2}") mq=$(cut -c23 /sys/class/net/eth0/device/features)"'
 			w 'done 3 ' || exit 0
 		fi
+		# The NIC in the statistics (an MMIO NIC was missing from them before the
+		# per-VM device list, issue 14): the table and the JSON line.
+		"$W/ktvm" ctl "$W/$n.sock" stats >"$OUT/$n.table" 2>&1
+		"$W/ktvm" ctl "$W/$n.sock" stats --json >"$OUT/$n.json" 2>&1
 		echo exit
 	} | timeout -s KILL 150 "$W/ktvm" run --kernel "$K" --initrd "$IN" --memory 256M --timeout 120 \
 		--cmdline "quiet ktvm.test=net ktvm.ip=10.0.2.2/24" --net "tap=$tap,queue_pairs=$qp" \
-		>"$log" 2>"$OUT/$n.stderr"
+		--stats --api-sock "$W/$n.sock" >"$log" 2>"$OUT/$n.stderr"
 	r=$?
 	if [ $r != 0 ]; then fail "$n" "status $r: $(grep -m1 -v info "$OUT/$n.stderr")"
+	elif ! grep -q "^net0: tap $tap, mac 02:00:00:00:00:01, 1 of 1 queue pairs active" "$OUT/$n.table"; then
+		fail "$n" "ktvm ctl stats shows no NIC: $(head -n 2 "$OUT/$n.table" | tr '\n' ' ')"
+	elif ! grep -q '"nics":\[{"name":"net0"' "$OUT/$n.json"; then fail "$n" "ktvm ctl stats --json lists no NIC"
+	elif ! grep -q '"nics":\[{"name":"net0"' "$OUT/$n.stderr"; then fail "$n" "--stats at exit lists no NIC"
 	elif ! grep -q 'done 1 rc=0' "$log"; then fail "$n" "guest -> host ping failed"
 	elif ! grep -q 'host_ping_rc=0' "$OUT/$n.hostping"; then fail "$n" "host -> guest ping failed"
 	elif [ "$(fld "$n" rxq)" != 1 ] || [ "$(fld "$n" txq)" != 1 ]; then
