@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "tests/common/tiny_guest.h"
+
 #include "tests/common/sanitized.h"
 
 #include <elf.h>
@@ -32,68 +34,23 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LOAD 0x100000u
 
 static char ktvm_bin[PATH_MAX];
 static pid_t child = -1; /* killed by kill_child if a test fails */
 static char kernel[] = "/tmp/ktvm-wedge-XXXXXX";
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The guest: mov dx,0x3f8; mov al,'A'; 1: out dx,al; jmp 1b. */
-static void write_guest(int fd)
-{
-	static const uint8_t code[] = { 0x66, 0xba, 0xf8, 0x03, 0xb0, 0x41, 0xee, 0xeb, 0xfd };
-	struct {
-		Elf64_Ehdr eh;
-		Elf64_Phdr ph[2];
-		Elf64_Nhdr nh;
-		char name[4];
-		uint32_t entry;
-	} h = {
-		.eh = { .e_ident = { ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3, ELFCLASS64, ELFDATA2LSB,
-				     EV_CURRENT },
-			.e_type = ET_EXEC, .e_machine = EM_X86_64, .e_version = EV_CURRENT,
-			.e_entry = LOAD, .e_phoff = sizeof(Elf64_Ehdr),
-			.e_ehsize = sizeof(Elf64_Ehdr), .e_phentsize = sizeof(Elf64_Phdr),
-			.e_phnum = 2 },
-		.ph = { { .p_type = PT_NOTE, .p_offset = offsetof(typeof(h), nh),
-			  .p_filesz = sizeof(Elf64_Nhdr) + 8, .p_align = 4 },
-			{ .p_type = PT_LOAD, .p_flags = PF_R | PF_X, .p_offset = 0x1000,
-			  .p_vaddr = LOAD, .p_paddr = LOAD, .p_filesz = sizeof(code),
-			  .p_memsz = sizeof(code), .p_align = 0x1000 } },
-		.nh = { .n_namesz = 4, .n_descsz = 4, .n_type = 18 /* XEN_ELFNOTE_PHYS32_ENTRY */ },
-		.name = "Xen",
-		.entry = LOAD,
-	};
-	uint8_t page[0x1000] = { 0 };
-
-	memcpy(page, &h, sizeof(h));
-	assert_int_equal(write(fd, page, sizeof(page)), sizeof(page));
-	assert_int_equal(write(fd, code, sizeof(code)), sizeof(code));
-}
+static const uint8_t guest_code[] = {0x66, 0xba, 0xf8, 0x03, 0xb0, 0x41, 0xee, 0xeb, 0xfd};
 
 static int setup(void **state)
 {
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	int fd;
 
-	if (n <= 0)
+	if (tiny_guest_ktvm_testhooks(ktvm_bin, sizeof(ktvm_bin)))
 		return -1;
-	self[n] = 0;
-	/* build/ARCH/tests/test_console_wedge -> build/ARCH/ktvm-testhooks */
-	snprintf(ktvm_bin, sizeof(ktvm_bin), "%s/../ktvm-testhooks", dirname(self));
 	fd = mkstemp(kernel);
-	if (fd < 0)
+	if (fd < 0 || tiny_guest_write(fd, guest_code, sizeof(guest_code)))
 		return -1;
-	write_guest(fd);
 	close(fd);
 	return 0;
 }
@@ -160,7 +117,7 @@ static int kill_child(void **state)
 /* Wait up to ms for pid; its wait status, or -1 (then it is killed). */
 static int wait_bounded(pid_t pid, int ms)
 {
-	int64_t deadline = now_ms() + ms;
+	int64_t deadline = tiny_guest_now_ms() + ms;
 	int st;
 
 	for (;;) {
@@ -170,7 +127,7 @@ static int wait_bounded(pid_t pid, int ms)
 			child = -1;
 			return st;
 		}
-		if (now_ms() > deadline)
+		if (tiny_guest_now_ms() > deadline)
 			break;
 		/* A bounded wait for the child's exit, polled every 10 ms. */
 		nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
@@ -185,15 +142,15 @@ static int wait_bounded(pid_t pid, int ms)
  */
 static void wait_for_stderr(int fd, const char *what, int ms)
 {
-	int64_t deadline = now_ms() + ms;
+	int64_t deadline = tiny_guest_now_ms() + ms;
 	char buf[4096];
 	size_t len = 0;
 
-	while (now_ms() < deadline) {
+	while (tiny_guest_now_ms() < deadline) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		ssize_t n;
 
-		if (poll(&pfd, 1, (int)(deadline - now_ms())) <= 0)
+		if (poll(&pfd, 1, (int)(deadline - tiny_guest_now_ms())) <= 0)
 			continue;
 		n = read(fd, buf + len, sizeof(buf) - 1 - len);
 		if (n <= 0)
@@ -218,7 +175,7 @@ static void test_timeout_with_wedged_stdout(void **state)
 
 	skip_unless_runnable();
 	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
-	t0 = now_ms();
+	t0 = tiny_guest_now_ms();
 	pid = spawn(p[1], -1, "5");
 	close(p[1]);
 	st = wait_bounded(pid, 8000);
@@ -226,7 +183,7 @@ static void test_timeout_with_wedged_stdout(void **state)
 		fail_msg("ktvm --timeout 5 still running after 8 s with its stdout not read");
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 124);
-	assert_true(now_ms() - t0 < 6000);
+	assert_true(tiny_guest_now_ms() - t0 < 6000);
 	close(p[0]);
 }
 
@@ -243,14 +200,14 @@ static void test_sigterm_with_wedged_stdout(void **state)
 	close(p[1]);
 	close(e[1]);
 	wait_for_stderr(e[0], "not draining", 10000);
-	t0 = now_ms();
+	t0 = tiny_guest_now_ms();
 	kill(pid, SIGTERM);
 	st = wait_bounded(pid, 3000);
 	if (st < 0)
 		fail_msg("ktvm ignored SIGTERM for 3 s with its stdout not read");
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 143);
-	assert_true(now_ms() - t0 < 2000);
+	assert_true(tiny_guest_now_ms() - t0 < 2000);
 	close(p[0]);
 	close(e[0]);
 }

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "tests/common/tiny_guest.h"
+
 #include "tests/common/sanitized.h"
 
 #include <elf.h>
@@ -38,71 +40,22 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LOAD	      0x100000u
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static char ktvm_bin[PATH_MAX], kernel[] = "/tmp/ktvm-sc-XXXXXX",
 				gdb_dir[] = "/tmp/ktvm-sc-gdb-XXXXXX";
 
-/* A PVH ELF whose 32-bit entry spins: 1: jmp 1b. */
-static int write_guest(int fd)
-{
-	static const uint8_t code[] = {0xeb, 0xfe};
-	struct {
-		Elf64_Ehdr eh;
-		Elf64_Phdr ph[2];
-		Elf64_Nhdr nh;
-		char name[4];
-		uint32_t entry;
-	} h = {
-		.eh = {.e_ident = {ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3, ELFCLASS64, ELFDATA2LSB,
-				   EV_CURRENT},
-		       .e_type = ET_EXEC,
-		       .e_machine = EM_X86_64,
-		       .e_version = EV_CURRENT,
-		       .e_entry = LOAD,
-		       .e_phoff = sizeof(Elf64_Ehdr),
-		       .e_ehsize = sizeof(Elf64_Ehdr),
-		       .e_phentsize = sizeof(Elf64_Phdr),
-		       .e_phnum = 2},
-		.ph = {{.p_type = PT_NOTE,
-			.p_offset = offsetof(typeof(h), nh),
-			.p_filesz = sizeof(Elf64_Nhdr) + 8,
-			.p_align = 4},
-		       {.p_type = PT_LOAD,
-			.p_flags = PF_R | PF_X,
-			.p_offset = 0x1000,
-			.p_vaddr = LOAD,
-			.p_paddr = LOAD,
-			.p_filesz = sizeof(code),
-			.p_memsz = sizeof(code),
-			.p_align = 0x1000}},
-		.nh = {.n_namesz = 4, .n_descsz = 4, .n_type = 18 /* XEN_ELFNOTE_PHYS32_ENTRY */},
-		.name = "Xen",
-		.entry = LOAD,
-	};
-	uint8_t page[0x1000] = {0};
-
-	memcpy(page, &h, sizeof(h));
-	return write(fd, page, sizeof(page)) == sizeof(page) &&
-			       write(fd, code, sizeof(code)) == sizeof(code)
-		       ? 0
-		       : -1;
-}
+/* The guest: its 32-bit entry spins (1: jmp 1b). */
+static const uint8_t guest_code[] = {0xeb, 0xfe};
 
 static int setup(void **state)
 {
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	int fd;
 
-	if (n <= 0)
+	if (tiny_guest_ktvm_testhooks(ktvm_bin, sizeof(ktvm_bin)))
 		return -1;
-	self[n] = 0;
-	/* build/ARCH/tests/test_seccomp_ktvm -> build/ARCH/ktvm-testhooks */
-	snprintf(ktvm_bin, sizeof(ktvm_bin), "%s/../ktvm-testhooks", dirname(self));
 	fd = mkstemp(kernel);
-	if (fd < 0 || write_guest(fd) || !mkdtemp(gdb_dir))
+	if (fd < 0 || tiny_guest_write(fd, guest_code, sizeof(guest_code)) || !mkdtemp(gdb_dir))
 		return -1;
 	close(fd);
 	return 0;
@@ -119,14 +72,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Run ktvm-testhooks with KTVM_TEST_SECCOMP_VIOLATE=violate: its wait
  * status (-1 if it outlived 20 s: then it is killed), its stderr into err.
@@ -134,7 +79,7 @@ static int64_t now_ms(void)
 static int run_ktvm(const char *violate, const char *timeout, char *err, size_t errlen)
 {
 	char gdb[PATH_MAX + 8];
-	int64_t deadline = now_ms() + 20000;
+	int64_t deadline = tiny_guest_now_ms() + 20000;
 	size_t len = 0;
 	int ep[2], st = -1;
 	pid_t pid;
@@ -158,11 +103,11 @@ static int run_ktvm(const char *violate, const char *timeout, char *err, size_t 
 	}
 	close(ep[1]);
 	/* Its stderr until EOF (it exited), bounded. */
-	while (now_ms() < deadline) {
+	while (tiny_guest_now_ms() < deadline) {
 		struct pollfd pfd = {.fd = ep[0], .events = POLLIN};
 		ssize_t n;
 
-		if (poll(&pfd, 1, (int)(deadline - now_ms())) <= 0)
+		if (poll(&pfd, 1, (int)(deadline - tiny_guest_now_ms())) <= 0)
 			continue;
 		n = read(ep[0], err + len, errlen - 1 - len);
 		if (n <= 0)
@@ -173,10 +118,10 @@ static int run_ktvm(const char *violate, const char *timeout, char *err, size_t 
 	}
 	err[len] = '\0';
 	close(ep[0]);
-	if (now_ms() >= deadline)
+	if (tiny_guest_now_ms() >= deadline)
 		kill(pid, SIGKILL);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
-	return now_ms() >= deadline ? -1 : st;
+	return tiny_guest_now_ms() >= deadline ? -1 : st;
 }
 
 static bool runnable(void)
@@ -248,10 +193,10 @@ static void test_each_class_each_escape(void **state)
 static int connect_when_up(const char *path)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int64_t deadline = now_ms() + 10000;
+	int64_t deadline = tiny_guest_now_ms() + 10000;
 
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	while (now_ms() < deadline) {
+	while (tiny_guest_now_ms() < deadline) {
 		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 		if (fd >= 0 && !connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
@@ -267,11 +212,11 @@ static int connect_when_up(const char *path)
 static void ask(int fd, const char *req, const char *until, char *ans, size_t cap)
 {
 	size_t got = 0;
-	int64_t deadline = now_ms() + 10000;
+	int64_t deadline = tiny_guest_now_ms() + 10000;
 
 	assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
 	ans[0] = '\0';
-	while (now_ms() < deadline && got < cap - 1 && !strstr(ans, until)) {
+	while (tiny_guest_now_ms() < deadline && got < cap - 1 && !strstr(ans, until)) {
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
 		ssize_t n;
 

@@ -32,70 +32,23 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#define LOAD	      0x100000u
+#include "tests/common/tiny_guest.h"
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static char ktvm_bin[PATH_MAX], kernel[] = "/tmp/ktvm-td-XXXXXX";
 
-/* A PVH ELF whose 32-bit entry spins: 1: jmp 1b. */
-static int write_guest(int fd)
-{
-	static const uint8_t code[] = {0xeb, 0xfe};
-	struct {
-		Elf64_Ehdr eh;
-		Elf64_Phdr ph[2];
-		Elf64_Nhdr nh;
-		char name[4];
-		uint32_t entry;
-	} h = {
-		.eh = {.e_ident = {ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3, ELFCLASS64, ELFDATA2LSB,
-				   EV_CURRENT},
-		       .e_type = ET_EXEC,
-		       .e_machine = EM_X86_64,
-		       .e_version = EV_CURRENT,
-		       .e_entry = LOAD,
-		       .e_phoff = sizeof(Elf64_Ehdr),
-		       .e_ehsize = sizeof(Elf64_Ehdr),
-		       .e_phentsize = sizeof(Elf64_Phdr),
-		       .e_phnum = 2},
-		.ph = {{.p_type = PT_NOTE,
-			.p_offset = offsetof(typeof(h), nh),
-			.p_filesz = sizeof(Elf64_Nhdr) + 8,
-			.p_align = 4},
-		       {.p_type = PT_LOAD,
-			.p_flags = PF_R | PF_X,
-			.p_offset = 0x1000,
-			.p_vaddr = LOAD,
-			.p_paddr = LOAD,
-			.p_filesz = sizeof(code),
-			.p_memsz = sizeof(code),
-			.p_align = 0x1000}},
-		.nh = {.n_namesz = 4, .n_descsz = 4, .n_type = 18 /* XEN_ELFNOTE_PHYS32_ENTRY */},
-		.name = "Xen",
-		.entry = LOAD,
-	};
-	uint8_t page[0x1000] = {0};
-
-	memcpy(page, &h, sizeof(h));
-	return write(fd, page, sizeof(page)) == sizeof(page) &&
-			       write(fd, code, sizeof(code)) == sizeof(code)
-		       ? 0
-		       : -1;
-}
+/* The guest: its 32-bit entry spins (1: jmp 1b). */
+static const uint8_t guest_code[] = {0xeb, 0xfe};
 
 static int setup(void **state)
 {
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	int fd;
 
-	if (n <= 0)
+	if (tiny_guest_ktvm_testhooks(ktvm_bin, sizeof(ktvm_bin)))
 		return -1;
-	self[n] = 0;
-	/* build/ARCH/tests/test_teardown_ktvm -> build/ARCH/ktvm-testhooks */
-	snprintf(ktvm_bin, sizeof(ktvm_bin), "%s/../ktvm-testhooks", dirname(self));
 	fd = mkstemp(kernel);
-	if (fd < 0 || write_guest(fd))
+	if (fd < 0 || tiny_guest_write(fd, guest_code, sizeof(guest_code)))
 		return -1;
 	close(fd);
 	return 0;
@@ -107,19 +60,11 @@ static int teardown(void **state)
 	return 0;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ktvm-testhooks run ... console [nets]: its wait status (-1 if it outlived 20 s), its stderr. */
 static int run_ktvm(const char *console, bool nets, char *err, size_t errlen)
 {
 	char tap0[32], tap1[64];
-	int64_t deadline = now_ms() + 20000;
+	int64_t deadline = tiny_guest_now_ms() + 20000;
 	size_t len = 0;
 	int ep[2], st = -1;
 	pid_t pid;
@@ -149,11 +94,11 @@ static int run_ktvm(const char *console, bool nets, char *err, size_t errlen)
 		_exit(127);
 	}
 	close(ep[1]);
-	while (now_ms() < deadline) {
+	while (tiny_guest_now_ms() < deadline) {
 		struct pollfd pfd = {.fd = ep[0], .events = POLLIN};
 		ssize_t n;
 
-		if (poll(&pfd, 1, (int)(deadline - now_ms())) <= 0)
+		if (poll(&pfd, 1, (int)(deadline - tiny_guest_now_ms())) <= 0)
 			continue;
 		n = read(ep[0], err + len, errlen - 1 - len);
 		if (n <= 0)
@@ -164,10 +109,10 @@ static int run_ktvm(const char *console, bool nets, char *err, size_t errlen)
 	}
 	err[len] = '\0';
 	close(ep[0]);
-	if (now_ms() >= deadline)
+	if (tiny_guest_now_ms() >= deadline)
 		kill(pid, SIGKILL);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
-	return now_ms() >= deadline ? -1 : st;
+	return tiny_guest_now_ms() >= deadline ? -1 : st;
 }
 
 static bool runnable(void)
