@@ -101,8 +101,36 @@ guest_launch() {
 	G_PID=$!
 	if ! wait_for "$G_CON" "KTVM-E2E: agent ready" 90 "$G_PID"; then
 		G_WHY="no 'agent ready' from the guest ($(grep -m1 -E 'KTVM-E2E: (no eth0|insmod)' "$G_CON" | tr -d '\r')$(tail -n1 "$out/$G_NAME.stderr"))"
+		boot_stall_evidence
 		return 1
 	fi
+}
+
+# boot_stall_evidence: the guest's console stopped before its agent was
+# ready (seen once in a CI dry run: mq-msix-off, 4 vCPUs, the console cut
+# mid-line, no crash message): what ktvm says then, into NAME.stall-boot
+# (its stats twice, its threads and their wchan: a main loop that still
+# answers SIGUSR1 is alive, the guest stopped), and NAME.hang, which run.sh
+# reads as a guest that stopped: retried once in a fresh machine with every
+# file kept, like a crash, its RETRY line naming it a hang.
+boot_stall_evidence() {
+	local pid f=$out/$G_NAME.stall-boot t
+	pid=$(vmm_pid) || return 0
+	{
+		echo "== console (last 10 lines) =="
+		tail -n 10 "$G_CON" | tr -d '\r'
+		echo "== ktvm stats, two snapshots 2 s apart =="
+		kill -USR1 "$pid" 2>/dev/null
+		sleep 2 # the interval between the two snapshots is the measurement
+		kill -USR1 "$pid" 2>/dev/null
+		sleep 0.5
+		grep -a '^{"ktvm"' "$out/$G_NAME.stderr" | tail -n 2
+		echo "== ktvm threads =="
+		for t in /proc/"$pid"/task/*; do
+			echo "$(cat "$t/comm") $(awk '{ sub(/^.*\) /, ""); print "state=" $1, "cpu=" $12 + $13 }' "$t/stat") wchan=$(cat "$t/wchan" 2>/dev/null)"
+		done
+	} >"$f" 2>&1
+	echo "console stopped before the agent was ready; evidence in $G_NAME.stall-boot" >"$out/$G_NAME.hang"
 }
 
 # grun SECONDS CMD: run CMD (sh -c) in the guest; returns its status, 255 when

@@ -151,7 +151,9 @@ crashed_cases() {
 		[[ -n $name && $name != venue ]] || continue
 		if [[ -n $1 ]]; then [[ $name == *"$1" ]] || continue; else [[ $name != *@* ]] || continue; fi
 		p=$(case_path "$name")
-		if grep -qsE "$CRASH_RE" "$p.console" "$p.stderr"; then
+		# A crash on record, or a guest whose console stopped before it was
+		# up (NAME.hang, once: a second hang is a failure).
+		if grep -qsE "$CRASH_RE" "$p.console" "$p.stderr" || [[ -e $p.hang && ! -e $p.try1.hang ]]; then
 			echo "$name"
 		fi
 	done
@@ -208,6 +210,7 @@ guest_cases() {
 			p=$(case_path "$name").try$k
 			last=$(last_console_lines "$p.console")
 			crash=$(crash_line "$p")
+			[[ -z $crash && -e $p.hang ]] && crash="a hang, no crash message: $(cat "$p.hang")"
 			local selftest=''
 			[[ $name == "${E2E_FAKE_CRASH:-}" && $k == 1 ]] && selftest=' [on purpose: the retry-evidence self-test, E2E_FAKE_CRASH]'
 			echo "RETRY $name: $why (guest crashed: ${crash:-?}; attempt $k kept as $p.*; running it again; its last console lines: ${last:-none})$selftest"
