@@ -114,23 +114,30 @@ guest_launch() {
 # reads as a guest that stopped: retried once in a fresh machine with every
 # file kept, like a crash, its RETRY line naming it a hang.
 boot_stall_evidence() {
-	local pid f=$out/$G_NAME.stall-boot t
+	local pid
 	pid=$(vmm_pid) || return 0
 	{
 		echo "== console (last 10 lines) =="
 		tail -n 10 "$G_CON" | tr -d '\r'
-		echo "== ktvm stats, two snapshots 2 s apart =="
-		kill -USR1 "$pid" 2>/dev/null
-		sleep 2 # the interval between the two snapshots is the measurement
-		kill -USR1 "$pid" 2>/dev/null
-		sleep 0.5
-		grep -a '^{"ktvm"' "$out/$G_NAME.stderr" | tail -n 2
-		echo "== ktvm threads =="
-		for t in /proc/"$pid"/task/*; do
-			echo "$(cat "$t/comm") $(awk '{ sub(/^.*\) /, ""); print "state=" $1, "cpu=" $12 + $13 }' "$t/stat") wchan=$(cat "$t/wchan" 2>/dev/null)"
-		done
-	} >"$f" 2>&1
+		vmm_snapshot "$pid"
+	} >"$out/$G_NAME.stall-boot" 2>&1
 	echo "console stopped before the agent was ready; evidence in $G_NAME.stall-boot" >"$out/$G_NAME.hang"
+}
+
+# vmm_snapshot PID: ktvm's stats twice, 2 s apart (kill -USR1: its counters
+# and ring indices), and its threads' states, CPU and wchan, on stdout.
+vmm_snapshot() {
+	local pid=$1 t
+	echo "== ktvm stats, two snapshots 2 s apart =="
+	kill -USR1 "$pid" 2>/dev/null
+	sleep 2 # the interval between the two snapshots is the measurement
+	kill -USR1 "$pid" 2>/dev/null
+	sleep 0.5
+	grep -a '^{"ktvm"' "$out/$G_NAME.stderr" | tail -n 2
+	echo "== ktvm threads =="
+	for t in /proc/"$pid"/task/*; do
+		echo "$(cat "$t/comm") $(awk '{ sub(/^.*\) /, ""); print "state=" $1, "cpu=" $12 + $13 }' "$t/stat") wchan=$(cat "$t/wchan" 2>/dev/null)"
+	done
 }
 
 # grun SECONDS CMD: run CMD (sh -c) in the guest; returns its status, 255 when
@@ -438,16 +445,7 @@ stall_snapshot() {
 		return 0
 	fi
 	{
-		echo "== ktvm stats, two snapshots 2 s apart =="
-		kill -USR1 "$pid" 2>/dev/null
-		sleep 2 # the interval between the two snapshots is the measurement
-		kill -USR1 "$pid" 2>/dev/null
-		sleep 0.5
-		grep -a '^{"ktvm"' "$out/$G_NAME.stderr" | tail -n 2
-		echo "== ktvm threads =="
-		for t in /proc/"$pid"/task/*; do
-			echo "$(cat "$t/comm") $(awk '{ sub(/^.*\) /, ""); print "state=" $1, "cpu=" $12 + $13 }' "$t/stat") wchan=$(cat "$t/wchan" 2>/dev/null)"
-		done
+		vmm_snapshot "$pid"
 		echo "== host TAP =="
 		ip -s link show "$TAP" 2>&1
 	} >"$f" 2>&1
